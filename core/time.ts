@@ -1,0 +1,52 @@
+// Timestamps enter in many shapes (Jira's `2015-11-02T10:15:31.000-0500`, ISO with `Z`, epoch
+// milliseconds) and are stored as UTC with millisecond precision. A timestamp without an offset is
+// refused: guessing a zone would silently shift every duration computed from it.
+
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+export type ParsedTime = { ok: true; ms: number } | { ok: false; reason: string };
+
+export function parseTimestamp(input: unknown): ParsedTime {
+  if (typeof input === "number") {
+    if (!Number.isFinite(input)) return { ok: false, reason: "timestamp is not a finite number" };
+    return { ok: true, ms: Math.trunc(input) };
+  }
+  if (typeof input !== "string" || input.trim() === "") return { ok: false, reason: "timestamp is missing" };
+  const text = input.trim();
+  if (/^\d{12,14}$/.test(text)) return { ok: true, ms: Number(text) };
+  const m = ISO_WITH_OFFSET.exec(text);
+  if (!m) {
+    if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) {
+      return { ok: false, reason: `timestamp "${text}" has no UTC offset (add Z or ±HH:MM)` };
+    }
+    return { ok: false, reason: `timestamp "${text}" is not ISO 8601 with an offset` };
+  }
+  const [, y, mo, d, h, mi, s = "0", frac = "0", zone = "Z"] = m;
+  const millis = Number(frac.padEnd(3, "0").slice(0, 3));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
+  const check = new Date(utc);
+  if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    return { ok: false, reason: `timestamp "${text}" is not a real date and time` };
+  }
+  return { ok: true, ms: utc - offsetMinutes(zone) * 60_000 };
+}
+
+function offsetMinutes(zone: string): number {
+  if (zone.toUpperCase() === "Z") return 0;
+  const sign = zone.startsWith("-") ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes);
+}
+
+/** ClickHouse DateTime64(3) literal in UTC, the form every table stores. */
+export function toClickHouseTime(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** Parses ClickHouse's `YYYY-MM-DD hh:mm:ss.fff` (a UTC column) back to epoch milliseconds. */
+export function fromClickHouseTime(text: string): number {
+  return Date.parse(text.replace(" ", "T") + "Z");
+}

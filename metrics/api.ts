@@ -1,0 +1,49 @@
+// The metric API every front end uses (CLI, Slack bot, digests, alerts). Each metric is one .sql
+// file under sql/queries/ run with bound parameters; these types are the contract.
+import type { FlowState } from "../core/model.ts";
+
+export const METRIC_NAMES = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks", "aging"] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+export type Period = "day" | "week" | "month";
+
+export interface MetricFilters {
+  /** Value stream, e.g. "software", "orders", "incidents". Empty = all. */
+  stream?: string;
+  team?: string;
+  /** Flow item type, e.g. "defect". */
+  flowType?: string;
+  /** Inclusive start / exclusive end, epoch ms UTC. Default: the last 90 days up to now. */
+  sinceMs?: number;
+  untilMs?: number;
+  period?: Period;
+  /** IANA zone whose calendar buckets the periods (config metrics.timezone). */
+  timezone?: string;
+  /** Flow-time start rule (config metrics.flow_time_start). */
+  flowTimeStart?: "first_active" | "created";
+}
+
+/** One row per period and flow item type; totals are derivable by summing. */
+export interface VelocityRow { period_start: string; flow_type: string; items: number }
+export interface FlowTimeRow {
+  period_start: string; flow_type: string; items: number;
+  p50_days: number; p85_days: number; p95_days: number; mean_days: number;
+}
+export interface EfficiencyRow {
+  period_start: string; flow_type: string; items: number;
+  /** sum(active) / sum(flow) over the items, 0..1 */
+  efficiency: number; active_days: number; wait_days: number;
+}
+export interface LoadRow { day: string; flow_type: string; wip: number }
+export interface DistributionRow { scope: "completed" | "wip"; flow_type: string; items: number; share: number }
+export interface StateTimeRow {
+  state: string; flow_state: FlowState; items: number;
+  median_days: number; p85_days: number; total_days: number;
+}
+export interface AgingRow {
+  item_id: string; key: string; title: string; url: string; flow_type: string; team: string;
+  current_state: string; age_days: number; threshold_days: number;
+}
+export interface QueueGrowthRow { state: string; weeks_growing: number; queue_now: number; queue_before: number }
+export interface BottleneckReport { timeInState: StateTimeRow[]; aging: AgingRow[]; growingQueues: QueueGrowthRow[] }
+/** A completed item behind a figure, for links ("the slowest"). */
+export interface ItemRef { item_id: string; key: string; title: string; url: string; flow_type: string; days: number }

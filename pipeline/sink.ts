@@ -1,0 +1,102 @@
+// The one sink every connector writes through. It stores canonical items and transitions, queues
+// the items they touch, and rebuilds those items' derived rows (state_intervals, item_flow) so the
+// metric views see the change. Storing is idempotent: the tables collapse repeats by key.
+import { randomUUID } from "node:crypto";
+import { transitionRow, workItemRow, type Rejection, type Transition, type WorkItem } from "../core/model.ts";
+import { sqlFile, sqlFolder } from "../store/sql.ts";
+import type { Store } from "../store/store.ts";
+
+let lastVersion = 0;
+/** Strictly increasing per process (microseconds), so a later rebuild always wins a tie. */
+export function nextVersion(): number {
+  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
+  return lastVersion;
+}
+
+export interface WriteBatch {
+  items?: readonly WorkItem[];
+  transitions?: readonly Transition[];
+}
+
+export interface SinkCounts {
+  items: number;
+  transitions: number;
+  rejected: number;
+  derivedBatches: number;
+}
+
+export class FlowSink {
+  private pendingBatch: string | null = null;
+  private pendingItems = new Set<string>();
+  readonly counts: SinkCounts = { items: 0, transitions: 0, rejected: 0, derivedBatches: 0 };
+
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Stores a batch. The touched items are queued under the current unit of work; call commit()
+   * to rebuild their derived rows (the stream commits every batch, a bulk import every few hundred
+   * thousand rows).
+   */
+  async write(batch: WriteBatch): Promise<void> {
+    const items = batch.items ?? [];
+    const transitions = batch.transitions ?? [];
+    if (items.length === 0 && transitions.length === 0) return;
+    const batchId = await this.openBatch();
+    const touched: { batch_id: string; item_id: string }[] = [];
+    const note = (itemId: string) => {
+      if (!this.pendingItems.has(itemId)) {
+        this.pendingItems.add(itemId);
+        touched.push({ batch_id: batchId, item_id: itemId });
+      }
+    };
+    for (const item of items) note(item.item_id);
+    for (const transition of transitions) note(transition.item_id);
+    // Queue first: if the process stops after the rows land, the next start still derives them.
+    await this.store.insertRows("refresh_queue", touched);
+    const version = nextVersion();
+    const ingestedAt = Date.now();
+    await this.store.insertRows("work_items", items.map((item) => workItemRow(item, version)));
+    await this.store.insertRows("transitions", transitions.map((t) => transitionRow(t, ingestedAt)));
+    this.counts.items += items.length;
+    this.counts.transitions += transitions.length;
+  }
+
+  /** Records refused input with its reason; nothing is silently dropped. */
+  async reject(rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length === 0) return;
+    await this.store.insertRows("rejected_records", rejections);
+    this.counts.rejected += rejections.length;
+  }
+
+  /** Rebuilds the derived rows of everything written since the last commit. */
+  async commit(): Promise<void> {
+    if (!this.pendingBatch) return;
+    const batchId = this.pendingBatch;
+    await deriveBatch(this.store, batchId);
+    this.pendingBatch = null;
+    this.pendingItems.clear();
+    this.counts.derivedBatches += 1;
+  }
+
+  private async openBatch(): Promise<string> {
+    if (!this.pendingBatch) {
+      this.pendingBatch = randomUUID();
+      await this.store.insertRows("refresh_batches", [{ batch_id: this.pendingBatch, state: "queued" }]);
+    }
+    return this.pendingBatch;
+  }
+}
+
+export async function deriveBatch(store: Store, batchId: string): Promise<void> {
+  for (const step of sqlFolder("derive")) {
+    await store.command(step.text, { batch_id: batchId, version: nextVersion() });
+  }
+  await store.insertRows("refresh_batches", [{ batch_id: batchId, state: "derived" }]);
+}
+
+/** Derives batches a stopped process left queued. Safe to run at every start. */
+export async function recoverPendingBatches(store: Store): Promise<number> {
+  const pending = await store.query<{ batch_id: string }>(sqlFile("ops/pending_batches.sql"));
+  for (const { batch_id } of pending) await deriveBatch(store, batch_id);
+  return pending.length;
+}

@@ -1,0 +1,40 @@
+-- Rebuilds the state intervals of the items queued under {batch_id}. Each transition opens an
+-- interval that the next transition closes. History is ordered by time; at equal times the
+-- creation event comes first, then event id, so ties resolve the same way on every rebuild.
+INSERT INTO state_intervals
+SELECT
+    t.item_id,
+    t.event_id,
+    toUInt32(row_number() OVER w) AS seq,
+    t.to_state AS state,
+    t.to_flow_state AS flow_state,
+    lagInFrame(toString(t.to_flow_state), 1, '') OVER w AS prev_flow_state,
+    toUInt8(max(t.to_flow_state IN ('active', 'waiting')) OVER (
+        PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS after_start,
+    -- 1 for the trailing run of done/canceled stays: nothing open follows, so the item is finished.
+    toUInt8(NOT max(t.to_flow_state NOT IN ('done', 'canceled')) OVER (
+        PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+        ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)) AS final_terminal,
+    t.at AS entered_at,
+    leadInFrame(toNullable(t.at), 1, NULL) OVER w AS left_at,
+    i.stream,
+    i.team,
+    if(i.item_id = '', 'unknown', i.flow_type) AS flow_type,
+    i.deleted,
+    {version:UInt64} AS version
+FROM
+(
+    SELECT item_id, event_id, to_state, to_flow_state, at, from_state = '' AS is_creation
+    FROM transitions FINAL
+    WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+) AS t
+LEFT JOIN
+(
+    SELECT item_id, stream, team, flow_type, deleted
+    FROM work_items FINAL
+    WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+) AS i ON i.item_id = t.item_id
+WINDOW w AS (
+    PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)

@@ -1,0 +1,28 @@
+// Opens the configured store, brings its schema up to date and finishes derivations a stopped
+// process left behind. Every command that touches data starts here.
+import type { StoreConfig } from "../core/config.ts";
+import { recoverPendingBatches } from "../pipeline/sink.ts";
+import { ChdbStore } from "./chdb.ts";
+import { migrate } from "./migrate.ts";
+import { ClickHouseServerStore } from "./server.ts";
+import type { Store } from "./store.ts";
+
+export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+  const store: Store =
+    config.kind === "embedded"
+      ? new ChdbStore(config.path)
+      : new ClickHouseServerStore({
+          url: config.url,
+          username: config.username,
+          database: config.database,
+          password: env[config.password_env] ?? "",
+        });
+  try {
+    await migrate(store);
+    await recoverPendingBatches(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}

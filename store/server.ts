@@ -1,0 +1,43 @@
+// A ClickHouse server over HTTP through @clickhouse/client, running the same SQL as chDB.
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import type { QueryParams, Store } from "./store.ts";
+
+export interface ServerOptions {
+  url: string;
+  username: string;
+  password: string;
+  database: string;
+}
+
+export class ClickHouseServerStore implements Store {
+  readonly kind = "server" as const;
+  private client: ClickHouseClient;
+
+  constructor(options: ServerOptions) {
+    this.client = createClient({
+      url: options.url,
+      username: options.username,
+      password: options.password,
+      database: options.database,
+      request_timeout: 120_000,
+    });
+  }
+
+  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    const result = await this.client.query({ query: sql, query_params: params, format: "JSONEachRow" });
+    return result.json<T>();
+  }
+
+  async command(sql: string, params: QueryParams = {}): Promise<void> {
+    await this.client.command({ query: sql, query_params: params });
+  }
+
+  async insertRows(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({ table, values: rows as object[], format: "JSONEachRow" });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

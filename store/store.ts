@@ -1,0 +1,32 @@
+// One store interface, several adapters (embedded chDB, ClickHouse server, a running `flowpulse
+// serve`) that all run the same SQL files. Values reach SQL only as bound parameters.
+
+/** Query parameters, bound server-side as `{name:Type}` placeholders. */
+export type QueryParams = Record<string, string | number | boolean | readonly string[] | readonly number[]>;
+
+export interface Store {
+  readonly kind: "embedded" | "server" | "remote";
+  /** Runs a SELECT and returns its rows as objects (JSONEachRow). */
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /** Runs a statement that returns nothing (DDL, INSERT ... SELECT). */
+  command(sql: string, params?: QueryParams): Promise<void>;
+  /** Inserts rows, already shaped like the table's columns, in one request. */
+  insertRows(table: string, rows: readonly object[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+export function toJsonEachRow(rows: readonly object[]): Buffer {
+  let text = "";
+  for (const row of rows) text += JSON.stringify(row) + "\n";
+  return Buffer.from(text);
+}
+
+export function parseJsonEachRow<T>(text: string): T[] {
+  const rows: T[] = [];
+  for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line) as T);
+  return rows;
+}
