@@ -7,6 +7,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ["default"],
+    // verbose lists every test by name, so a visibly skipped test shows its reason in CI logs.
+    reporters: ["verbose"],
   },
 });

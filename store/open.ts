@@ -4,6 +4,7 @@ import type { StoreConfig } from "../core/config.ts";
 import { recoverPendingBatches } from "../pipeline/sink.ts";
 import { ChdbStore } from "./chdb.ts";
 import { migrate } from "./migrate.ts";
+import { findServe, RemoteStore } from "./remote.ts";
 import { ClickHouseServerStore } from "./server.ts";
 import type { Store } from "./store.ts";
 
@@ -25,4 +26,16 @@ export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = pr
     throw error;
   }
   return store;
+}
+
+/**
+ * The store for a command that may run beside `flowpulse serve`: the serve process when one owns
+ * the embedded data directory, the store itself otherwise.
+ */
+export async function connectStore(config: StoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+  if (config.kind === "embedded") {
+    const serve = findServe(config.path);
+    if (serve) return new RemoteStore(serve);
+  }
+  return openStore(config, env);
 }

@@ -20,6 +20,8 @@ export class ClickHouseServerStore implements Store {
       password: options.password,
       database: options.database,
       request_timeout: 120_000,
+      // Progress headers keep long derivations from being cut by idle proxies.
+      clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
     });
   }
 

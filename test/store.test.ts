@@ -1,0 +1,99 @@
+// The foundation on real embedded ClickHouse: schema applied twice, the sink's idempotence, and
+// recovery of a unit of work whose process stopped between storing and deriving.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model.ts";
+import { FlowSink, recoverPendingBatches } from "../pipeline/sink.ts";
+import { migrate } from "../store/migrate.ts";
+import type { Store } from "../store/store.ts";
+import { freshStore } from "./helpers/store.ts";
+
+let store: Store;
+let dispose: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ store, dispose } = await freshStore());
+});
+afterAll(async () => dispose());
+
+const item = (id: string, overrides: Record<string, unknown> = {}) =>
+  WorkItemSchema.parse({ item_id: id, source: "test", stream: "software", key: id.toUpperCase(), flow_type: "feature", team: "core", created_at: "2026-01-01T00:00:00Z", ...overrides });
+const move = (itemId: string, eventId: string, to: string, flowState: string, at: string): Transition =>
+  TransitionSchema.parse({ event_id: eventId, item_id: itemId, from_state: eventId === "c" ? "" : "x", to_state: to, to_flow_state: flowState, at });
+
+const snapshot = () =>
+  store.query<Record<string, unknown>>(
+    "SELECT item_id, outcome, started_at, finished_at, active_seconds, wait_seconds, reopen_count FROM flow_items ORDER BY item_id",
+  );
+
+describe("schema", () => {
+  it("applies once and changes nothing when applied again", async () => {
+    const again = await migrate(store);
+    expect(again.applied).toEqual([]);
+    const tables = await store.query<{ name: string }>("SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name");
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["work_items", "transitions", "state_intervals", "item_flow", "flow_items", "rejected_records", "raw_payloads", "sync_state"]));
+  });
+});
+
+describe("FlowSink", () => {
+  const history = [
+    move("a", "c", "To Do", "new", "2026-01-01T00:00:00Z"),
+    move("a", "1", "In Progress", "active", "2026-01-02T00:00:00Z"),
+    move("a", "2", "Done", "done", "2026-01-03T12:00:00Z"),
+  ];
+
+  it("stores a unit of work and derives its flow facts on commit", async () => {
+    const sink = new FlowSink(store);
+    await sink.write({ items: [item("a")], transitions: history });
+    await sink.commit();
+    expect(await snapshot()).toEqual([
+      { item_id: "a", outcome: "done", started_at: "2026-01-02 00:00:00.000", finished_at: "2026-01-03 12:00:00.000", active_seconds: 129600, wait_seconds: 0, reopen_count: 0 },
+    ]);
+  });
+
+  it("stores the same records delivered again, in another order, only once", async () => {
+    const before = await snapshot();
+    const sink = new FlowSink(store);
+    await sink.write({ transitions: [...history].reverse() });
+    await sink.write({ items: [item("a")], transitions: history.slice(1) });
+    await sink.commit();
+    expect(await snapshot()).toEqual(before);
+    const [{ n }] = await store.query<{ n: string }>("SELECT count() AS n FROM transitions FINAL WHERE item_id = 'a'") as [{ n: string }];
+    expect(Number(n)).toBe(3);
+  });
+
+  it("places a late event by its time, not by its arrival", async () => {
+    const sink = new FlowSink(store);
+    // A review stay that happened between start and done, delivered after the item was finished.
+    await sink.write({ transitions: [move("a", "1b", "Review", "waiting", "2026-01-03T00:00:00Z")] });
+    await sink.commit();
+    const [row] = await snapshot();
+    expect(row).toMatchObject({ outcome: "done", active_seconds: 86400, wait_seconds: 43200 });
+  });
+
+  it("follows the item's latest type and team on every derived row", async () => {
+    const sink = new FlowSink(store);
+    await sink.write({ items: [item("a", { flow_type: "defect", team: "payments" })] });
+    await sink.commit();
+    const rows = await store.query<{ flow_type: string; team: string }>("SELECT DISTINCT flow_type, team FROM state_intervals FINAL WHERE item_id = 'a'");
+    expect(rows).toEqual([{ flow_type: "defect", team: "payments" }]);
+  });
+
+  it("derives, at the next start, a unit of work stored by a process that stopped before commit", async () => {
+    const crashed = new FlowSink(store);
+    await crashed.write({ items: [item("b")], transitions: [move("b", "c", "To Do", "new", "2026-02-01T00:00:00Z"), move("b", "1", "Doing", "active", "2026-02-02T00:00:00Z")] });
+    // no commit: the process "dies" here
+    expect((await snapshot()).map((r) => r.item_id)).toEqual(["a"]);
+    expect(await recoverPendingBatches(store)).toBe(1);
+    expect(await recoverPendingBatches(store)).toBe(0);
+    const rows = await snapshot();
+    expect(rows.map((r) => [r.item_id, r.outcome, r.started_at])).toEqual([["a", "done", "2026-01-02 00:00:00.000"], ["b", "open", "2026-02-02 00:00:00.000"]]);
+  });
+
+  it("records rejections with their reason", async () => {
+    const sink = new FlowSink(store);
+    await sink.reject([{ source: "test", reference: "file.jsonl:7", reason: "at: timestamp is missing", payload: "{}" }]);
+    const rows = await store.query("SELECT source, reference, reason FROM rejected_records");
+    expect(rows).toEqual([{ source: "test", reference: "file.jsonl:7", reason: "at: timestamp is missing" }]);
+    expect(sink.counts.rejected).toBe(1);
+  });
+});
