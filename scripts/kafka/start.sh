@@ -3,13 +3,14 @@
 # and local runs. Kafka's jars come from Maven Central through scripts/kafka/pom.xml; no Docker.
 #
 # Usage: scripts/kafka/start.sh [--port N] [--controller-port N] [--dir D] [--owner-pid PID]
-#   --port N             client (PLAINTEXT) port; default: a free port
-#   --controller-port N  KRaft controller port; default: a free port
+#   --port N             client (PLAINTEXT) port; default: the port of the last run in --dir
+#                        if it is free, else a free port
+#   --controller-port N  KRaft controller port; default: likewise
 #   --dir D              working dir (config, data, logs, pid); default: scripts/kafka/.work/broker
 #   --owner-pid PID      stop the broker automatically once process PID exits (used by tests)
 # Environment:
 #   KAFKA_VERSION        Kafka version to fetch (default 3.9.2; see README.md about 4.x)
-#   KAFKA_HEAP_OPTS      default -Xmx512m
+#   KAFKA_HEAP_OPTS      default -Xmx512m -Xms128m
 #   KAFKA_JVM_OPTS       default: flags that favour a fast start
 #   KAFKA_START_TIMEOUT  seconds to wait for the broker (default 60)
 #
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --dir=*) DIR="${1#*=}"; shift ;;
     --owner-pid) OWNER_PID="${2:?--owner-pid needs a value}"; shift 2 ;;
     --owner-pid=*) OWNER_PID="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -119,16 +120,37 @@ free_port() {
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 AUTO_PORTS=0
-[ -z "$PORT" ] || [ -z "$CPORT" ] && AUTO_PORTS=1
+if [ -z "$PORT" ] || [ -z "$CPORT" ]; then AUTO_PORTS=1; fi
 USER_PORT="$PORT"
 USER_CPORT="$CPORT"
 
-pick_ports() {
-  PORT="${USER_PORT:-$(free_port)}"
-  CPORT="${USER_CPORT:-$(free_port)}"
-  while [ "$CPORT" = "$PORT" ]; do CPORT="$(free_port)"; done
-  if port_open "$PORT"; then die "port $PORT is already in use"; fi
-  if port_open "$CPORT"; then die "controller port $CPORT is already in use"; fi
+# Ports from a previous run in the same dir, reused when free so a local KAFKA_BROKERS stays valid.
+PREV_PORT=""
+PREV_CPORT=""
+if [ -f "$DIR/server.properties" ]; then
+  PREV_PORT="$(sed -n 's/^advertised\.listeners=PLAINTEXT:\/\/[^:]*:\([0-9]*\).*/\1/p' "$DIR/server.properties")"
+  PREV_CPORT="$(sed -n 's/^controller\.quorum\.voters=1@[^:]*:\([0-9]*\).*/\1/p' "$DIR/server.properties")"
+fi
+
+pick_ports() { # $1 = attempt number
+  if [ -n "$USER_PORT" ]; then
+    PORT="$USER_PORT"
+    if port_open "$PORT"; then die "port $PORT is already in use"; fi
+  elif [ "$1" = 1 ] && [ -n "$PREV_PORT" ] && ! port_open "$PREV_PORT"; then
+    PORT="$PREV_PORT"
+  else
+    PORT="$(free_port)"
+  fi
+  if [ -n "$USER_CPORT" ]; then
+    CPORT="$USER_CPORT"
+    if port_open "$CPORT"; then die "controller port $CPORT is already in use"; fi
+  elif [ "$1" = 1 ] && [ -n "$PREV_CPORT" ] && [ "$PREV_CPORT" != "$PORT" ] && ! port_open "$PREV_CPORT"; then
+    CPORT="$PREV_CPORT"
+  else
+    CPORT="$(free_port)"
+    while [ "$CPORT" = "$PORT" ]; do CPORT="$(free_port)"; done
+  fi
+  [ "$CPORT" != "$PORT" ] || die "--port and --controller-port must differ"
 }
 
 # ---- config ----
@@ -198,8 +220,12 @@ random_cluster_id() { # 16 random bytes, URL-safe base64 without padding (what k
   done
 }
 
+FRESH_DATA=""
 format_storage() {
   local cluster_id
+  if [ -z "$FRESH_DATA" ]; then
+    if [ -f "$DIR/data/meta.properties" ]; then FRESH_DATA=0; else FRESH_DATA=1; fi
+  fi
   if [ -f "$DIR/data/meta.properties" ]; then
     cluster_id="$(sed -n 's/^cluster\.id=//p' "$DIR/data/meta.properties")"
   else
@@ -242,9 +268,9 @@ show_logs() {
 
 T_START=$SECONDS
 ATTEMPTS=1
-[ "$AUTO_PORTS" = 1 ] && ATTEMPTS=3 # a picked port can be taken before Kafka binds it: retry with new ones
+if [ "$AUTO_PORTS" = 1 ]; then ATTEMPTS=3; fi # a picked port can be taken before Kafka binds it: retry with new ones
 for attempt in $(seq 1 "$ATTEMPTS"); do
-  pick_ports
+  pick_ports "$attempt"
   write_config
   format_storage
   log "starting Kafka $VERSION on $HOST:$PORT (controller $CPORT), dir $DIR"
@@ -260,6 +286,8 @@ for attempt in $(seq 1 "$ATTEMPTS"); do
   # JVM exited early
   if [ "$attempt" -lt "$ATTEMPTS" ] && grep -qE 'BindException|Address already in use' "$DIR/logs/server.log" "$DIR/logs/kafka.out" 2>/dev/null; then
     log "port clash, retrying with other ports"
+    # A broker that never started leaves nothing worth keeping; wipe data we formatted ourselves.
+    if [ "$FRESH_DATA" = 1 ]; then rm -rf "$DIR/data"; fi
     continue
   fi
   show_logs
@@ -274,7 +302,9 @@ if [ -n "$OWNER_PID" ]; then
   # Watchdog: if the owner (e.g. a test runner) dies without calling stop.sh, take the broker down too.
   nohup bash -c '
     while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
-    if kill -0 "$2" 2>/dev/null; then kill -TERM "$2"; sleep 15; kill -KILL "$2" 2>/dev/null; fi
+    kill -TERM "$2" 2>/dev/null || exit 0
+    for _ in $(seq 1 30); do kill -0 "$2" 2>/dev/null || exit 0; sleep 0.5; done
+    kill -KILL "$2" 2>/dev/null
   ' kafka-watchdog "$OWNER_PID" "$KPID" </dev/null >/dev/null 2>&1 &
   echo $! >"$DIR/watchdog.pid"
 fi
