@@ -1,0 +1,197 @@
+// Stream section: a backlog of order events on a real Kafka broker consumed into a fresh embedded
+// store. Measures sustained events/s, RSS over time, where the time goes (parse, validate, map,
+// lookup, insert, derive), then event-to-queryable latency (producer timestamp -> flush that makes
+// the event visible in flow_items is done) while events arrive live at a steady rate.
+// Size: FLOWPULSE_BENCH_STREAM_EVENTS, else 5 events per `items`, else 1M (the issue's target is 5M).
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Kafka, logLevel, type Producer } from "kafkajs";
+import { KafkaConfigSchema } from "../../connectors/kafka/config.ts";
+import { StreamConsumer, type FlushInfo } from "../../connectors/kafka/consume.ts";
+import { openStore } from "../../store/open.ts";
+import type { Store } from "../../store/store.ts";
+import { startKafka, type KafkaBroker } from "../../test/helpers/kafka-broker.ts";
+import type { BenchOptions, BenchResult } from "../types.ts";
+
+export const name = "stream";
+export const description = "Kafka order events -> embedded store: events/s (>= 100k/s), flat RSS, event-to-queryable p50/p99";
+
+const STATUSES = ["purchased", "approved", "invoiced", "shipped", "delivered"] as const;
+const CHANNELS = ["web", "app", "marketplace"] as const;
+const WINDOW = 2_000; // orders in flight at once: their events interleave on the topic
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** Orders in id order; within a window of orders, statuses interleave as they would in time. */
+async function produceOrders(producer: Producer, topic: string, firstOrder: number, orders: number, base: number, onSent?: (n: number) => void) {
+  for (let start = firstOrder; start < firstOrder + orders; start += WINDOW) {
+    const end = Math.min(firstOrder + orders, start + WINDOW);
+    for (let s = 0; s < STATUSES.length; s++) {
+      const messages = [];
+      for (let o = start; o < end; o++) {
+        const id = `b-${String(o).padStart(9, "0")}`;
+        const at = base + o * 20_000 + s * 3_600_000 + (o % 7) * 60_000;
+        messages.push({
+          key: id,
+          value: JSON.stringify({
+            schema: "order.v1",
+            order_id: id,
+            status: STATUSES[s],
+            event_time: new Date(at).toISOString(),
+            estimated_delivery_date: new Date(base + o * 20_000 + 6 * 86_400_000).toISOString().slice(0, 10),
+            seller_id: `s-${o % 500}`,
+            channel: CHANNELS[o % 3],
+          }),
+        });
+      }
+      await producer.send({ topic, messages, acks: 1 });
+      onSent?.(messages.length);
+    }
+  }
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => undefined);
+  const fromEnv = Number(process.env.FLOWPULSE_BENCH_STREAM_EVENTS ?? "");
+  const events = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : options.items ? options.items * STATUSES.length : 1_000_000;
+  const orders = Math.ceil(events / STATUSES.length);
+  const total = orders * STATUSES.length;
+  const liveRate = Number(process.env.FLOWPULSE_BENCH_STREAM_LIVE_RATE ?? 20_000);
+  const liveSeconds = Number(process.env.FLOWPULSE_BENCH_STREAM_LIVE_SECONDS ?? 10);
+  const params: Record<string, number | string> = { events: total, orders, partitions: 3, live_rate_per_s: liveRate, live_seconds: liveSeconds };
+  const figures: Record<string, number | string | null> = {};
+
+  const broker: KafkaBroker | null = await startKafka();
+  if (!broker) {
+    return { section: name, params: { ...params, skipped: "no Kafka broker (java/mvn missing; set KAFKA_BROKERS)" }, figures, targets: [] };
+  }
+  const dir = mkdtempSync(path.join(options.workDir ?? os.tmpdir(), "fp-bench-stream-"));
+  const run = `${Date.now().toString(36)}`;
+  const topic = `bench-orders-${run}`;
+  const kafka = new Kafka({ clientId: "bench-stream", brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  let store: Store | undefined;
+  let consumer: StreamConsumer | undefined;
+  const rss: { t: number; mb: number }[] = [];
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    await producer.connect();
+    const base = Date.parse("2024-01-01T00:00:00Z");
+    let t = performance.now();
+    let sent = 0;
+    await produceOrders(producer, topic, 0, orders, base, (n) => {
+      sent += n;
+      if (sent % 200_000 < n) log(`produced ${sent.toLocaleString("en-US")} / ${total.toLocaleString("en-US")}`);
+    });
+    const produceSeconds = (performance.now() - t) / 1000;
+    figures.produce_events_per_s = Math.round(total / produceSeconds);
+    log(`backlog of ${total} events produced in ${produceSeconds.toFixed(1)} s`);
+
+    store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
+    const config = KafkaConfigSchema.parse({
+      brokers: broker.brokers,
+      group_id: `bench-${run}`,
+      topics: [{ topic, contract: "order", source: "bench" }],
+      dlq_topic: `bench-dlq-${run}`,
+      http: { enabled: false },
+    });
+    let stored = 0;
+    let firstFlushAt = 0;
+    let latencies: number[] | null = null;
+    const onFlush = (info: FlushInfo) => {
+      stored += info.events;
+      if (!firstFlushAt) firstFlushAt = performance.now();
+      if (latencies) for (const ts of info.timestamps) latencies.push(info.doneAt - ts);
+    };
+    consumer = new StreamConsumer({ config, store, brokers: broker.brokers, onFlush, log: (line) => log(line) });
+    const sampler = setInterval(() => rss.push({ t: performance.now(), mb: process.memoryUsage.rss() / 2 ** 20 }), 1_000);
+    t = performance.now();
+    await consumer.start();
+    let lastLog = 0;
+    while (stored < total) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (performance.now() - lastLog > 5_000) {
+        lastLog = performance.now();
+        log(`stored ${stored.toLocaleString("en-US")} / ${total.toLocaleString("en-US")}, rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`);
+      }
+    }
+    const drained = performance.now();
+    const seconds = (drained - t) / 1000;
+    figures.backlog_seconds = Math.round(seconds * 10) / 10;
+    figures.events_per_s = Math.round(total / seconds);
+    figures.events_per_s_after_first_flush = Math.round(total / ((drained - firstFlushAt) / 1000));
+    figures.flushes = consumer.stats.flushes;
+    figures.rows_per_flush = Math.round(total / Math.max(1, consumer.stats.flushes));
+    const stages = consumer.stats.stageSeconds;
+    for (const [stage, s] of Object.entries(stages)) figures[`seconds_${stage}`] = Math.round(s * 100) / 100;
+    const backlogRss = rss.filter((r) => r.t <= drained);
+    if (backlogRss.length >= 4) {
+      const quarter = backlogRss[Math.floor(backlogRss.length / 4)]!.mb;
+      figures.rss_mb_at_25pct = Math.round(quarter);
+      figures.rss_mb_at_end = Math.round(backlogRss[backlogRss.length - 1]!.mb);
+      figures.rss_mb_max = Math.round(Math.max(...backlogRss.map((r) => r.mb)));
+    }
+
+    // Live phase: a steady rate, each event's latency from its producer timestamp to queryable.
+    latencies = [];
+    const liveOrders = Math.ceil((liveRate * liveSeconds) / STATUSES.length);
+    const perTick = Math.max(STATUSES.length, Math.round(liveRate / 20 / STATUSES.length));
+    const liveStart = performance.now();
+    let produced = 0;
+    for (let o = 0; o < liveOrders; o += perTick) {
+      const n = Math.min(perTick, liveOrders - o);
+      await produceOrders(producer, topic, orders + o, n, base);
+      produced += n * STATUSES.length;
+      const due = liveStart + (produced / liveRate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    while (stored < total + produced) await new Promise((resolve) => setTimeout(resolve, 20));
+    clearInterval(sampler);
+    const sorted = Float64Array.from(latencies).sort();
+    figures.live_events = produced;
+    figures.latency_p50_ms = Math.round(percentile(sorted, 0.5));
+    figures.latency_p99_ms = Math.round(percentile(sorted, 0.99));
+    figures.latency_max_ms = Math.round(sorted[sorted.length - 1] ?? NaN);
+    // The metric view really shows them: every order delivered, none counted twice.
+    const [check] = await store.query<{ items: string; done: string; transitions: string }>(
+      "SELECT count() AS items, countIf(status = 'done') AS done, sum(transition_count) AS transitions FROM flow_items WHERE source = 'bench'",
+    );
+    figures.flow_items = Number(check?.items);
+    figures.flow_items_done = Number(check?.done);
+    figures.transitions_counted = Number(check?.transitions);
+    params.rss_samples = rss.map((r) => Math.round(r.mb)).join(" ");
+  } finally {
+    await consumer?.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await store?.close();
+    await broker.stop();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = Number(figures.events_per_s ?? 0);
+  const end = Number(figures.rss_mb_at_end ?? NaN);
+  const quarter = Number(figures.rss_mb_at_25pct ?? NaN);
+  return {
+    section: name,
+    params,
+    figures,
+    targets: [
+      { name: "events_per_s", value: rate, target: ">= 100000", pass: rate >= 100_000 },
+      { name: "rss_growth_mb_25pct_to_end", value: Math.round(end - quarter), target: "< 200 (flat)", pass: end - quarter < 200 },
+      {
+        name: "every event counted once",
+        value: Number(figures.transitions_counted),
+        target: `= ${total + Number(figures.live_events ?? 0)}`,
+        pass: Number(figures.transitions_counted) === total + Number(figures.live_events ?? 0),
+      },
+    ],
+  };
+}
