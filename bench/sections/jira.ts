@@ -1,0 +1,168 @@
+// Jira section: (1) the pure map stage on generated issues with 10 status changes each, and (2)
+// a whole sync of 10k such issues from the local replay server (jira-client over HTTP) into a
+// fresh embedded store, with RSS sampled per page to show memory stays flat while paging.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseConfig } from "../../core/config.ts";
+import { WorkflowSchema } from "../../core/workflow.ts";
+import { mapContext, mapIssue, statusCategoriesFrom, type RawIssue } from "../../connectors/jira/map.ts";
+import { syncJira } from "../../connectors/jira/sync.ts";
+import { openStore } from "../../store/open.ts";
+import { startJiraReplay } from "../../test/helpers/jira-replay.ts";
+import type { BenchOptions, BenchResult } from "../types.ts";
+
+export const name = "jira";
+export const description = "Jira map stage throughput and a 10k-issue sync against the replay server";
+
+const MB = 1_048_576;
+const MAP_ISSUES = 200_000;
+const MAP_POOL = 10_000;
+const SYNC_ISSUES = 10_000;
+const STATUSES: [string, string, string][] = [
+  ["10000", "Backlog", "new"], ["10001", "Selected for Development", "new"], ["3", "In Progress", "indeterminate"],
+  ["10002", "Code Review", "indeterminate"], ["10003", "QA", "indeterminate"], ["10005", "Done", "done"],
+];
+// Ten moves with a backward step and a QA status left to its Jira category.
+const PATH = [0, 1, 2, 3, 2, 3, 4, 2, 3, 4, 5];
+const WORKFLOW = { states: { Backlog: "new", "Selected for Development": "new", "In Progress": "active", "Code Review": "waiting", Done: "done" }, type_rules: [{ flow_type: "defect", source_types: ["Bug"] }] };
+const SITE = "https://bench.atlassian.net";
+
+const statusPayload = STATUSES.map(([id, statusName, key]) => ({ id, name: statusName, self: `${SITE}/rest/api/3/status/${id}`, statusCategory: { id: key === "new" ? 2 : key === "done" ? 3 : 4, key, name: key } }));
+
+function jiraTime(ms: number): string {
+  // Jira's own form with a -0500 offset, so the map stage parses offsets as it must in production.
+  return new Date(ms - 5 * 3_600_000).toISOString().replace("Z", "-0500");
+}
+
+export function generatedIssue(index: number): Record<string, unknown> {
+  const created = Date.UTC(2024, 0, 1) + index * 60_000;
+  const histories = [];
+  for (let step = 1; step < PATH.length; step++) {
+    const [fromId, fromName] = STATUSES[PATH[step - 1]!]!;
+    const [toId, toName] = STATUSES[PATH[step]!]!;
+    histories.push({
+      id: String(1_000_000 + index * 10 + step),
+      author: { accountId: "5b10a2844c20165700ede21g", displayName: "Bench" },
+      created: jiraTime(created + step * 3_600_000),
+      items: [{ field: "status", fieldtype: "jira", fieldId: "status", from: fromId, fromString: fromName, to: toId, toString: toName }],
+    });
+  }
+  const [doneId, doneName, doneKey] = STATUSES[5]!;
+  return {
+    id: String(100_000 + index),
+    key: `BN-${index + 1}`,
+    self: `${SITE}/rest/api/3/issue/${100_000 + index}`,
+    fields: {
+      summary: `Generated issue ${index + 1}`,
+      created: jiraTime(created),
+      updated: jiraTime(created + 10 * 3_600_000),
+      status: { id: doneId, name: doneName, statusCategory: { id: 3, key: doneKey } },
+      issuetype: { name: index % 4 === 0 ? "Bug" : "Story" },
+      labels: index % 7 === 0 ? ["tech-debt"] : [],
+      components: [],
+      project: { key: "BN" },
+    },
+    changelog: { startAt: 0, maxResults: histories.length, total: histories.length, histories },
+  };
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => {});
+  const figures: BenchResult["figures"] = {};
+
+  // (1) Pure map stage: a pool of distinct issues is mapped round after round so only mapping is
+  // timed and the pool stays small (it is dropped before the sync measures RSS).
+  const config = parseConfig({ workflows: { jira: WORKFLOW }, sources: { jira: { site: SITE, projects: ["BN"], auth: { email: "bench@example.com" } } } }, "bench", {});
+  const ctx = mapContext(config.sources.jira!, WorkflowSchema.parse(WORKFLOW), statusCategoriesFrom(statusPayload));
+  const pool = Array.from({ length: MAP_POOL }, (_, i) => generatedIssue(i) as RawIssue);
+  for (const issue of pool) mapIssue(issue, ctx); // warm-up
+  let transitions = 0;
+  const t0 = performance.now();
+  for (let round = 0; round < MAP_ISSUES / MAP_POOL; round++) {
+    for (const issue of pool) transitions += mapIssue(issue, ctx).transitions.length;
+  }
+  const mapSeconds = (performance.now() - t0) / 1000;
+  const mapRate = Math.round(MAP_ISSUES / mapSeconds);
+  figures.map_issues = MAP_ISSUES;
+  figures.map_transitions = transitions;
+  figures.map_issues_per_s = mapRate;
+  log(`map: ${MAP_ISSUES} issues (${transitions} transitions) in ${mapSeconds.toFixed(2)} s = ${mapRate} issues/s`);
+  pool.length = 0;
+
+  // (2) A sync against the replay server; issues are produced per request, never held.
+  const dir = mkdtempSync(path.join(options.workDir ?? os.tmpdir(), "flowpulse-bench-jira-"));
+  const token = "bench-token";
+  const server = await startJiraReplay({
+    flavor: "cloud",
+    issues: { count: SYNC_ISSUES, at: generatedIssue },
+    statuses: statusPayload,
+    authorization: `Basic ${Buffer.from(`bench@example.com:${token}`).toString("base64")}`,
+  });
+  const store = await openStore({ kind: "embedded", path: dir });
+  try {
+    const syncConfig = parseConfig(
+      { workflows: { jira: WORKFLOW }, sources: { jira: { site: server.url, projects: ["BN"], page_size: 100, auth: { email: "bench@example.com" } } } },
+      "bench",
+      {},
+    );
+    const hasGc = typeof (globalThis as { gc?: unknown }).gc === "function";
+    const rss: number[] = [];
+    const heap: number[] = [];
+    let peak = process.memoryUsage().rss;
+    const t1 = performance.now();
+    const result = await syncJira({
+      store,
+      config: syncConfig,
+      env: { JIRA_API_TOKEN: token },
+      onProgress: (p) => {
+        const now = process.memoryUsage().rss;
+        peak = Math.max(peak, now);
+        rss.push(now);
+        // With --expose-gc (npm run bench passes node flags through), live heap is measured, not garbage.
+        (globalThis as { gc?: () => void }).gc?.();
+        heap.push(process.memoryUsage().heapUsed);
+        if (p.pages % 20 === 0) log(`sync: ${p.issues} issues, rss ${(now / MB).toFixed(0)} MB`);
+      },
+    });
+    const syncSeconds = (performance.now() - t1) / 1000;
+    const sample = (series: number[], fraction: number) => series[Math.min(series.length - 1, Math.floor(fraction * (series.length - 1)))] ?? 0;
+    const at = (fraction: number) => sample(rss, fraction);
+    figures.sync_issues = result.issues;
+    figures.sync_transitions = result.transitions;
+    figures.sync_seconds = Number(syncSeconds.toFixed(2));
+    figures.sync_issues_per_s = Math.round(result.issues / syncSeconds);
+    figures.sync_rss_10pct_mb = Math.round(at(0.1) / MB);
+    figures.sync_rss_50pct_mb = Math.round(at(0.5) / MB);
+    figures.sync_rss_end_mb = Math.round(at(1) / MB);
+    figures.sync_rss_peak_mb = Math.round(peak / MB);
+    log(`sync: ${result.issues} issues in ${syncSeconds.toFixed(1)} s, rss ${figures.sync_rss_10pct_mb} -> ${figures.sync_rss_end_mb} MB`);
+    const growth = Math.round((at(1) - at(0.1)) / MB);
+    figures.sync_rss_growth_10_to_100pct_mb = growth;
+    // The JS heap is what paging controls; RSS also holds chDB's native caches, which grow with the store.
+    figures.sync_heap_10pct_mb = Math.round(sample(heap, 0.1) / MB);
+    figures.sync_heap_end_mb = Math.round(sample(heap, 1) / MB);
+    const heapGrowth = Math.round((sample(heap, 1) - sample(heap, 0.1)) / MB);
+    figures.sync_heap_growth_10_to_100pct_mb = heapGrowth;
+    figures.sync_heap_measured = hasGc ? "live (after gc)" : "with garbage (run node --expose-gc --import tsx bench/run.ts for live heap)";
+
+    return {
+      section: name,
+      params: { map_issues: MAP_ISSUES, sync_issues: SYNC_ISSUES, transitions_per_issue: PATH.length - 1, page_size: 100 },
+      figures,
+      targets: [
+        { name: "map_issues_per_s", value: mapRate, target: ">= 50000", pass: mapRate >= 50_000 },
+        { name: "sync_issues", value: result.issues, target: `= ${SYNC_ISSUES}`, pass: result.issues === SYNC_ISSUES && result.rejected === 0 },
+        // Flat memory: paging must not accumulate issues. The JS heap must stay flat; RSS may grow by
+        // chDB's native caches (bounded), not with the backlog.
+        // Only meaningful when live heap was measured (node --expose-gc); otherwise it counts garbage.
+        ...(hasGc ? [{ name: "sync_heap_growth_10_to_100pct_mb", value: heapGrowth, target: "< 64", pass: heapGrowth < 64 }] : []),
+        { name: "sync_rss_growth_10_to_100pct_mb", value: growth, target: "< 256", pass: growth < 256 },
+      ],
+    };
+  } finally {
+    await store.close();
+    await server.close();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}

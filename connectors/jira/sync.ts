@@ -1,0 +1,296 @@
+// The Jira sync: backfill on the first run, then only issues updated since the stored watermark
+// (minus an overlap). Each search page is stored raw, mapped, written through the FlowSink and
+// committed before the page cursor is saved, so a run that dies resumes at the page after the
+// last one stored, and re-reading a page changes nothing (the tables collapse repeats by key).
+import type { Config } from "../../core/config.ts";
+import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import { parseTimestamp, toClickHouseTime } from "../../core/time.ts";
+import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
+import { FlowSink } from "../../pipeline/sink.ts";
+import { sqlFile } from "../../store/sql.ts";
+import type { Store } from "../../store/store.ts";
+import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor } from "./collect.ts";
+import { JiraConfigError, resolveJiraAuth, type JiraConfig } from "./config.ts";
+import { mapContext, mapIssue, statusCategoriesFrom, type MapContext, type RawIssue } from "./map.ts";
+
+export interface JiraSyncProgress {
+  mode: "backfill" | "incremental" | "full";
+  resumed: boolean;
+  pages: number;
+  issues: number;
+  items: number;
+  transitions: number;
+  rejected: number;
+  changelogPages: number;
+  rateLimitWaits: number;
+  retries: number;
+  waitedMs: number;
+  markedDeleted: number;
+}
+
+export interface JiraSyncOptions {
+  store: Store;
+  config: Config;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** Re-read everything and mark items no longer returned as deleted. */
+  full?: boolean;
+  log?: (line: string) => void;
+  onProgress?: (progress: JiraSyncProgress) => void;
+}
+
+interface StoredRun {
+  jql: string;
+  cursor: Cursor;
+  startedAt: number;
+  mode: JiraSyncProgress["mode"];
+  maxUpdated: number | null;
+  pages: number;
+  issues: number;
+}
+interface StoredState {
+  /** Highest `updated` (epoch ms, Jira's clock) of the last completed run. */
+  watermark: number | null;
+  /** The run in progress; present only while a run has not finished. */
+  run: StoredRun | null;
+}
+
+export function jiraSection(config: Config): JiraConfig {
+  const jira = config.sources.jira;
+  if (!jira) throw new JiraConfigError("sources.jira is not configured: add site, flavor, projects (or jql) and auth to the config file");
+  return jira;
+}
+
+export function jiraWorkflow(config: Config): Workflow {
+  return config.workflows.jira ?? WorkflowSchema.parse({});
+}
+
+/** One sync scope per site and query: changing projects or jql starts a new backfill. */
+export function syncScope(jira: JiraConfig): string {
+  return `${jira.site}|${jira.jql ?? `projects:${[...(jira.projects ?? [])].sort().join(",")}`}`;
+}
+
+export function baseJql(jira: JiraConfig): string {
+  if (jira.jql) return jira.jql;
+  return `project in (${(jira.projects ?? []).map((key) => `"${key}"`).join(", ")})`;
+}
+
+export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgress> {
+  const { store, signal } = options;
+  const log = options.log ?? (() => {});
+  const jira = jiraSection(options.config);
+  const auth = resolveJiraAuth(jira, options.env ?? process.env);
+  const client = new JiraClient(jira, auth, { signal, onEvent: (event) => log(describeEvent(event)) });
+  const scope = syncScope(jira);
+  const states = new StateStore(store, scope);
+  const state = await states.load();
+
+  let run = state.run;
+  const resumed = run !== null;
+  if (!run) {
+    const mode: StoredRun["mode"] = options.full ? "full" : state.watermark === null ? "backfill" : "incremental";
+    let jql = baseJql(jira);
+    if (mode === "incremental") jql = `(${jql}) AND updated >= "${await windowStart(client, state.watermark! - jira.overlap_minutes * 60_000)}"`;
+    // Creation order does not change while we page, so an update mid-run cannot shift a page.
+    jql += " ORDER BY created ASC, key ASC";
+    run = {
+      jql,
+      cursor: jira.flavor === "cloud" ? { kind: "token", token: null } : { kind: "offset", startAt: 0 },
+      startedAt: Date.now(),
+      mode,
+      maxUpdated: state.watermark,
+      pages: 0,
+      issues: 0,
+    };
+    await states.save({ watermark: state.watermark, run });
+  } else {
+    log(`jira: resuming the ${run.mode} run started ${new Date(run.startedAt).toISOString()} after page ${run.pages}`);
+  }
+
+  const statusPayload = await client.statuses();
+  const ctx = mapContext(jira, jiraWorkflow(options.config), statusCategoriesFrom(statusPayload));
+  await store.insertRows("raw_payloads", [
+    { source: "jira", kind: "statuses", key: ctx.siteHost, payload: JSON.stringify(statusPayload), fetched_at: toClickHouseTime(Date.now()) },
+  ]);
+
+  const progress: JiraSyncProgress = {
+    mode: run.mode, resumed, pages: run.pages, issues: run.issues, items: 0, transitions: 0, rejected: 0,
+    changelogPages: 0, rateLimitWaits: 0, retries: 0, waitedMs: 0, markedDeleted: 0,
+  };
+  const sink = new FlowSink(store);
+  const announced = new Set<string>();
+  const extraFields = jira.team.field ? [jira.team.field] : [];
+  let cursor: Cursor | null = run.cursor;
+  while (cursor) {
+    const page = await client.searchPage(run.jql, cursor, extraFields);
+    const complete = await mapLimit(page.issues, jira.concurrency, async (issue) => {
+      try {
+        return { issue: await client.withFullChangelog(issue), error: null };
+      } catch (error) {
+        if (error instanceof JiraHttpError) return { issue, error: error.message };
+        throw error;
+      }
+    });
+    const batch = mapPage(complete, ctx, announced, log);
+    await store.insertRows("raw_payloads", batch.raw);
+    await sink.write({ items: batch.items, transitions: batch.transitions });
+    await sink.reject(batch.rejections);
+    await sink.commit();
+
+    if (batch.maxUpdated !== null) run.maxUpdated = Math.max(run.maxUpdated ?? batch.maxUpdated, batch.maxUpdated);
+    run.pages += 1;
+    run.issues += page.issues.length;
+    progress.pages = run.pages;
+    progress.issues = run.issues;
+    progress.items += batch.items.length;
+    progress.transitions += batch.transitions.length;
+    progress.rejected += batch.rejections.length;
+    Object.assign(progress, {
+      changelogPages: client.stats.changelogPages,
+      rateLimitWaits: client.stats.rateLimitWaits,
+      retries: client.stats.retries,
+      waitedMs: client.stats.waitedMs,
+    });
+    cursor = page.next;
+    if (cursor) {
+      run.cursor = cursor;
+      await states.save({ watermark: state.watermark, run });
+    }
+    options.onProgress?.({ ...progress });
+  }
+
+  if (run.mode === "full") progress.markedDeleted = await markUnseenDeleted(store, sink, ctx, run.startedAt);
+  await states.save({ watermark: run.maxUpdated, run: null });
+  log(
+    `jira: ${run.mode} sync done: ${progress.issues} issues on ${progress.pages} pages, ${progress.transitions} status changes, ` +
+      `${progress.rejected} rejected, ${progress.rateLimitWaits} rate-limit waits, ${progress.markedDeleted} marked deleted`,
+  );
+  options.onProgress?.({ ...progress });
+  return progress;
+}
+
+interface PageBatch {
+  items: WorkItem[];
+  transitions: Transition[];
+  rejections: Rejection[];
+  raw: { source: string; kind: string; key: string; payload: string; fetched_at: string }[];
+  maxUpdated: number | null;
+}
+
+function mapPage(
+  complete: readonly { issue: RawIssue; error: string | null }[],
+  ctx: MapContext,
+  announced: Set<string>,
+  log: (line: string) => void,
+): PageBatch {
+  const batch: PageBatch = { items: [], transitions: [], rejections: [], raw: [], maxUpdated: null };
+  const fetchedAt = toClickHouseTime(Date.now());
+  for (const { issue, error } of complete) {
+    if (error) {
+      batch.rejections.push({ source: "jira", reference: issue?.key ?? String(issue?.id), reason: `changelog could not be read: ${error}`, payload: JSON.stringify(issue) });
+      continue;
+    }
+    const mapped = mapIssue(issue, ctx);
+    batch.rejections.push(...mapped.rejections);
+    if (!mapped.item) continue;
+    batch.items.push(mapped.item);
+    batch.transitions.push(...mapped.transitions);
+    batch.raw.push({ source: "jira", kind: "issue", key: mapped.item.key, payload: JSON.stringify(issue), fetched_at: fetchedAt });
+    for (const status of mapped.fallbackStatuses) {
+      if (!announced.has(status)) {
+        announced.add(status);
+        log(`jira: status "${status}" is not in workflows.jira.states; using its Jira status category`);
+      }
+    }
+    const updated = parseTimestamp(issue.fields?.updated);
+    if (updated.ok) batch.maxUpdated = Math.max(batch.maxUpdated ?? updated.ms, updated.ms);
+  }
+  return batch;
+}
+
+/** Marks live items of this site that a full run did not write again as deleted. */
+async function markUnseenDeleted(store: Store, sink: FlowSink, ctx: MapContext, startedAt: number): Promise<number> {
+  const rows = await store.query<{
+    item_id: string; source: string; stream: string; key: string; title: string; url: string; flow_type: string;
+    team: string; labels: string[]; created_ms: string | number; source_type: string;
+  }>(sqlFile("queries/jira_unseen_items.sql"), { prefix: `jira:${ctx.siteHost}:`, since: startedAt * 1000 });
+  if (rows.length === 0) return 0;
+  const items: WorkItem[] = rows.map((row) => ({ ...row, created_at: Number(row.created_ms), deleted: true }));
+  for (const item of items) delete (item as Partial<{ created_ms: unknown }>).created_ms;
+  await sink.write({ items });
+  await sink.commit();
+  return items.length;
+}
+
+/** Re-maps every stored raw issue with the current config: a mapping fix without the API. */
+export async function remapJira(options: { store: Store; config: Config; log?: (line: string) => void; batchSize?: number }): Promise<{ issues: number; items: number; transitions: number; rejected: number }> {
+  const { store } = options;
+  const jira = jiraSection(options.config);
+  const host = mapContext(jira, jiraWorkflow(options.config), new Map()).siteHost;
+  const statusRows = await store.query<{ payload: string }>(sqlFile("queries/jira_raw_statuses.sql"), { key: host });
+  const ctx = mapContext(jira, jiraWorkflow(options.config), statusCategoriesFrom(statusRows[0] ? JSON.parse(statusRows[0].payload) : []));
+  const sink = new FlowSink(store);
+  const totals = { issues: 0, items: 0, transitions: 0, rejected: 0 };
+  const announced = new Set<string>();
+  let after = "";
+  for (;;) {
+    const rows = await store.query<{ id: string; payload: string }>(sqlFile("queries/jira_raw_issues.sql"), { after, limit: options.batchSize ?? 500 });
+    if (rows.length === 0) break;
+    const batch = mapPage(rows.map((row) => ({ issue: JSON.parse(row.payload) as RawIssue, error: null })), ctx, announced, options.log ?? (() => {}));
+    await sink.write({ items: batch.items, transitions: batch.transitions });
+    await sink.reject(batch.rejections);
+    await sink.commit();
+    totals.issues += rows.length;
+    totals.items += batch.items.length;
+    totals.transitions += batch.transitions.length;
+    totals.rejected += batch.rejections.length;
+    after = rows[rows.length - 1]!.id;
+  }
+  options.log?.(`jira: re-mapped ${totals.issues} stored issues (${totals.transitions} status changes, ${totals.rejected} rejected)`);
+  return totals;
+}
+
+async function windowStart(client: JiraClient, fromMs: number): Promise<string> {
+  const zone = await client.timeZone();
+  try {
+    if (zone) return jqlTime(fromMs, zone);
+  } catch {
+    // An unknown zone name falls through to the zone-proof form below.
+  }
+  // Without the user's zone, widen the window by the largest UTC offset so nothing is missed.
+  return jqlTime(fromMs - 14 * 3_600_000, "UTC");
+}
+
+/** `yyyy-MM-dd HH:mm` in the zone Jira reads JQL dates in, rounded down to the minute. */
+export function jqlTime(ms: number, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date(ms));
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
+  return `${part("year")}-${part("month")}-${part("day")} ${part("hour")}:${part("minute")}`;
+}
+
+function describeEvent(event: CollectEvent): string {
+  return event.kind === "rate-limit"
+    ? `jira: rate limited on ${event.path}; waiting ${(event.waitMs / 1000).toFixed(1)} s as Retry-After asks (attempt ${event.attempt})`
+    : `jira: ${event.reason} on ${event.path}; retrying in ${(event.waitMs / 1000).toFixed(1)} s (attempt ${event.attempt})`;
+}
+
+class StateStore {
+  private lastWrite = 0;
+  constructor(private readonly store: Store, private readonly scope: string) {}
+
+  async load(): Promise<StoredState> {
+    const rows = await this.store.query<{ state: string }>(sqlFile("queries/jira_sync_state.sql"), { scope: this.scope });
+    if (!rows[0]) return { watermark: null, run: null };
+    return JSON.parse(rows[0].state) as StoredState;
+  }
+
+  async save(state: StoredState): Promise<void> {
+    // updated_at decides which row survives, so it must grow with every save.
+    this.lastWrite = Math.max(Date.now(), this.lastWrite + 1);
+    await this.store.insertRows("sync_state", [
+      { source: "jira", scope: this.scope, state: JSON.stringify(state), updated_at: toClickHouseTime(this.lastWrite) },
+    ]);
+  }
+}
