@@ -20,7 +20,19 @@ export interface MetricFilters {
   timezone?: string;
   /** Flow-time start rule (config metrics.flow_time_start). */
   flowTimeStart?: "first_active" | "created";
+  /** Aging WIP: percentile of the type's flow time an item's age must exceed (config metrics.aging_percentile). */
+  agingPercentile?: number;
+  /** Aging WIP: items finished in this many days before now set the threshold (config metrics.aging_baseline_days). */
+  agingBaselineDays?: number;
+  /** Growing queues: consecutive weekly increases that make a queue "growing". Default 3. */
+  growthWeeks?: number;
 }
+
+/** MetricFilters with every default applied (what the queries actually ran with). */
+export type ResolvedFilters = Required<MetricFilters>;
+
+/** Which items behind a figure: the slowest finished in the window, or the oldest in WIP now. */
+export interface ItemsBehindOptions { which: "slowest" | "oldest"; limit?: number }
 
 /** One row per period and flow item type; totals are derivable by summing. */
 export interface VelocityRow { period_start: string; flow_type: string; items: number }

@@ -1,0 +1,158 @@
+// The metric API: one function per metric, each running one file of sql/queries/ with bound
+// parameters. Front ends (CLI, Slack bot, digests) call these and render the rows as they are.
+import { toClickHouseTime } from "../core/time.ts";
+import { sqlFile } from "../store/sql.ts";
+import type { QueryParams, Store } from "../store/store.ts";
+import type {
+  AgingRow,
+  BottleneckReport,
+  DistributionRow,
+  EfficiencyRow,
+  FlowTimeRow,
+  ItemRef,
+  ItemsBehindOptions,
+  LoadRow,
+  MetricFilters,
+  Period,
+  QueueGrowthRow,
+  ResolvedFilters,
+  StateTimeRow,
+  VelocityRow,
+} from "./api.ts";
+
+const DAY_MS = 86_400_000;
+export const DEFAULT_WINDOW_DAYS = 90;
+const PERIODS: readonly Period[] = ["day", "week", "month"];
+
+export class MetricError extends Error {
+  override name = "MetricError";
+}
+
+/** Fills in the defaults: the last 90 days up to now, weekly, UTC, first_active, p85 over 90 days, 3 weeks. */
+export function resolveFilters(filters: MetricFilters = {}, nowMs: number = Date.now()): ResolvedFilters {
+  const untilMs = filters.untilMs ?? nowMs;
+  const sinceMs = filters.sinceMs ?? untilMs - DEFAULT_WINDOW_DAYS * DAY_MS;
+  const resolved: ResolvedFilters = {
+    stream: filters.stream ?? "",
+    team: filters.team ?? "",
+    flowType: filters.flowType ?? "",
+    sinceMs,
+    untilMs,
+    period: filters.period ?? "week",
+    timezone: filters.timezone ?? "UTC",
+    flowTimeStart: filters.flowTimeStart ?? "first_active",
+    agingPercentile: filters.agingPercentile ?? 0.85,
+    agingBaselineDays: filters.agingBaselineDays ?? 90,
+    growthWeeks: filters.growthWeeks ?? 3,
+  };
+  if (!(sinceMs < untilMs)) throw new MetricError(`the window is empty: since (${new Date(sinceMs).toISOString()}) must be before until (${new Date(untilMs).toISOString()})`);
+  if (!PERIODS.includes(resolved.period)) throw new MetricError(`period must be one of ${PERIODS.join(", ")}, not "${resolved.period}"`);
+  if (!isTimeZone(resolved.timezone)) throw new MetricError(`unknown time zone "${resolved.timezone}" (use an IANA name such as UTC or America/New_York)`);
+  if (!(resolved.agingPercentile > 0 && resolved.agingPercentile < 1)) throw new MetricError("aging percentile must be between 0 and 1 (exclusive)");
+  if (!Number.isInteger(resolved.agingBaselineDays) || resolved.agingBaselineDays < 1) throw new MetricError("aging baseline must be a whole number of days, at least 1");
+  if (!Number.isInteger(resolved.growthWeeks) || resolved.growthWeeks < 1) throw new MetricError("growing-queue weeks must be a whole number, at least 1");
+  return resolved;
+}
+
+/** The window of the same length just before since..until, to show change against it. */
+export function previousWindow(filters: MetricFilters = {}, nowMs: number = Date.now()): ResolvedFilters {
+  const current = resolveFilters(filters, nowMs);
+  const length = current.untilMs - current.sinceMs;
+  return { ...current, sinceMs: current.sinceMs - length, untilMs: current.sinceMs };
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every query gets the same parameters; each file uses the ones it needs. */
+function params(filters: MetricFilters, extra: QueryParams = {}): QueryParams {
+  const f = resolveFilters(filters);
+  return {
+    stream: f.stream,
+    team: f.team,
+    flow_type: f.flowType,
+    since: toClickHouseTime(f.sinceMs),
+    until: toClickHouseTime(f.untilMs),
+    period: f.period,
+    tz: f.timezone,
+    flow_time_start: f.flowTimeStart,
+    percentile: f.agingPercentile,
+    baseline_days: f.agingBaselineDays,
+    growth_weeks: f.growthWeeks,
+    ...extra,
+  };
+}
+
+function run<T>(store: Store, file: string, filters: MetricFilters, extra?: QueryParams): Promise<T[]> {
+  return store.query<T>(sqlFile(`queries/${file}`), params(filters, extra));
+}
+
+/** Items finished 'done' per period (of finished_at, in the zone) and type. */
+export function velocity(store: Store, filters: MetricFilters = {}): Promise<VelocityRow[]> {
+  return run<VelocityRow>(store, "velocity.sql", filters);
+}
+
+/** Flow time percentiles (days) of the items finished 'done', per period and type. */
+export async function flowTime(store: Store, filters: MetricFilters = {}): Promise<FlowTimeRow[]> {
+  const rows = await run<FlowTimeRow & { q?: unknown }>(store, "flow_time.sql", filters);
+  // q is the percentile array the SQL reads its columns from; the contract has the named columns.
+  return rows.map(({ q: _q, ...row }) => row);
+}
+
+/** sum(active) / sum(flow) of the items finished 'done', per period and type. */
+export function efficiency(store: Store, filters: MetricFilters = {}): Promise<EfficiencyRow[]> {
+  return run<EfficiencyRow>(store, "efficiency.sql", filters);
+}
+
+/** WIP at the end of each day of the window, per type (the last day: as of until). */
+export function load(store: Store, filters: MetricFilters = {}): Promise<LoadRow[]> {
+  return run<LoadRow>(store, "load.sql", filters);
+}
+
+/** Share of each type among the items finished in the window and among the WIP now. */
+export function distribution(store: Store, filters: MetricFilters = {}): Promise<DistributionRow[]> {
+  return run<DistributionRow>(store, "distribution.sql", filters);
+}
+
+/** Time spent per state by stays that ended in the window. */
+export async function timeInState(store: Store, filters: MetricFilters = {}): Promise<StateTimeRow[]> {
+  const rows = await run<StateTimeRow & { q?: unknown }>(store, "time_in_state.sql", filters);
+  return rows.map(({ q: _q, ...row }) => row);
+}
+
+/** Default cap on listed aging items: a chat message or a terminal has room for a few. */
+export const DEFAULT_AGING_LIMIT = 200;
+
+/** WIP items older than the configured percentile of their type's recent flow time, most overdue first. */
+export function aging(store: Store, filters: MetricFilters = {}, options: { limit?: number } = {}): Promise<AgingRow[]> {
+  return run<AgingRow>(store, "aging.sql", filters, { limit: checkedLimit(options.limit ?? DEFAULT_AGING_LIMIT) });
+}
+
+/** Active/waiting states whose week-end count grew for growthWeeks weeks in a row. */
+export function growingQueues(store: Store, filters: MetricFilters = {}): Promise<QueueGrowthRow[]> {
+  return run<QueueGrowthRow>(store, "queue_growth.sql", filters);
+}
+
+/** The three bottleneck signals together (run one after another: an embedded store is one session). */
+export async function bottlenecks(store: Store, filters: MetricFilters = {}): Promise<BottleneckReport> {
+  const timeInStateRows = await timeInState(store, filters);
+  const agingRows = await aging(store, filters);
+  const queues = await growingQueues(store, filters);
+  return { timeInState: timeInStateRows, aging: agingRows, growingQueues: queues };
+}
+
+/** The slowest items finished in the window, or the oldest WIP now, for links behind a figure. */
+export async function itemsBehind(store: Store, filters: MetricFilters, options: ItemsBehindOptions): Promise<ItemRef[]> {
+  return run<ItemRef>(store, "items_behind.sql", filters, { which: options.which, limit: checkedLimit(options.limit ?? 5) });
+}
+
+function checkedLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw new MetricError("the number of items must be a whole number, at least 1");
+  return limit;
+}

@@ -1,0 +1,46 @@
+-- Flow load: WIP at the end of each local day (zone {tz}) in the window, per flow item type.
+-- An item is WIP at an instant when it is in an active or waiting state then: the stay began
+-- before the instant and had not ended before it (entered_at < instant <= left_at). The instant
+-- of a day is the next local midnight, or `until` for the last, unfinished day, so the last row
+-- is the WIP as of `until`.
+-- One pass over the stays overlapping the window: each adds +1 on the day it began and -1 on the
+-- day it ended; a running sum over the days gives the WIP, and days without change read as the
+-- sum so far (zero-filled when nothing was in progress).
+WITH
+    toDate({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
+    toDate({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
+    toInt64(dateDiff('day', first_day, last_day) + 1) AS n_days
+SELECT
+    toString(first_day + (position - 1)) AS day,
+    flow_type,
+    toUInt32(wip) AS wip
+FROM
+(
+    SELECT
+        flow_type,
+        sumMap([from_index, to_index], [stays, -stays]) AS changes,
+        arrayCumSum(arrayMap(i -> changes.2[indexOf(changes.1, i)], range(n_days))) AS per_day
+    FROM
+    (
+        -- Stays with the same first and last day are counted together: few distinct pairs.
+        SELECT
+            flow_type,
+            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(entered_at, {tz:String})))) AS from_index,
+            if(left_at IS NULL OR left_at >= {until:DateTime64(3, 'UTC')},
+               n_days,
+               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_index,
+            toInt64(count()) AS stays
+        FROM state_intervals FINAL
+        WHERE deleted = 0
+          AND flow_state IN ('active', 'waiting')
+          AND entered_at < {until:DateTime64(3, 'UTC')}
+          AND (left_at IS NULL OR left_at >= toDateTime(first_day, {tz:String}))
+          AND ({stream:String} = '' OR stream = {stream:String})
+          AND ({team:String} = '' OR team = {team:String})
+          AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
+        GROUP BY flow_type, from_index, to_index
+    )
+    GROUP BY flow_type
+)
+ARRAY JOIN per_day AS wip, arrayEnumerate(per_day) AS position
+ORDER BY day, flow_type

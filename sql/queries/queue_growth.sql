@@ -1,0 +1,50 @@
+-- Bottlenecks, growing queues: active and waiting states whose number of items at each week end
+-- has grown (strictly) for at least {growth_weeks} consecutive weeks up to the last week end at
+-- or before `until`. A week end is Monday 00:00 in zone {tz}; an item is in a state at that
+-- instant when its stay began before it and had not ended (entered_at < instant <= left_at),
+-- which on local dates reads: entry day < Monday <= exit day.
+-- weeks_growing is the length of the run of increases ending at the last week end (looking back
+-- at most max(12, growth_weeks) weeks), queue_now the count at that week end and queue_before
+-- the count at the week end where the run began.
+WITH
+    greatest(toUInt32(12), {growth_weeks:UInt32}) AS lookback,
+    toMonday(toDate({until:DateTime64(3, 'UTC')}, {tz:String})) AS last_monday,
+    last_monday - toIntervalDay(7 * lookback) AS first_monday
+SELECT
+    state,
+    toUInt32(weeks_growing) AS weeks_growing,
+    toUInt32(counts[lookback + 1]) AS queue_now,
+    toUInt32(counts[lookback + 1 - weeks_growing]) AS queue_before
+FROM
+(
+    SELECT
+        state,
+        groupArray((from_day, to_day, stays)) AS spans,
+        -- Week end k (1-based) is day 7 * (k - 1) after first_monday.
+        arrayMap(k -> arraySum(arrayMap(s -> if(s.1 < 7 * (k - 1) AND 7 * (k - 1) <= s.2, s.3, 0), spans)),
+                 range(1, lookback + 2)) AS counts,
+        arrayReverse(arrayMap(k -> counts[k + 1] > counts[k], range(1, lookback + 1))) AS rises_latest_first,
+        if(arrayAll(x -> x, rises_latest_first), lookback, arrayFirstIndex(x -> NOT x, rises_latest_first) - 1) AS weeks_growing
+    FROM
+    (
+        -- Stays with the same entry and exit day are counted together: few distinct spans.
+        SELECT
+            state,
+            greatest(toInt64(-1), toInt64(dateDiff('day', first_monday, toDate(entered_at, {tz:String})))) AS from_day,
+            if(left_at IS NULL, toInt64(7 * lookback + 1),
+               least(toInt64(7 * lookback + 1), toInt64(dateDiff('day', first_monday, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_day,
+            toInt64(count()) AS stays
+        FROM state_intervals FINAL
+        WHERE deleted = 0
+          AND flow_state IN ('active', 'waiting')
+          AND entered_at < toDateTime(last_monday, {tz:String})
+          AND (left_at IS NULL OR left_at >= toDateTime(first_monday, {tz:String}))
+          AND ({stream:String} = '' OR stream = {stream:String})
+          AND ({team:String} = '' OR team = {team:String})
+          AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
+        GROUP BY state, from_day, to_day
+    )
+    GROUP BY state
+)
+WHERE weeks_growing >= {growth_weeks:UInt32}
+ORDER BY weeks_growing DESC, queue_now DESC, state

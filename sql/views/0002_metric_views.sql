@@ -1,0 +1,206 @@
+-- Analyst views of the flow metrics: the same definitions as sql/queries/ (see docs/metrics.md),
+-- bucketed by UTC calendar (weeks start Monday), the 'first_active' flow-time rule, and the
+-- default aging (85th percentile, 90 days) and queue (3 weeks) settings. No parameters.
+
+-- Items finished 'done' per UTC day of finished_at. Sum rows for weeks or months.
+CREATE OR REPLACE VIEW flow_velocity AS
+SELECT
+    toDate(assumeNotNull(finished_at), 'UTC') AS day,
+    toMonday(day) AS week_start,
+    toStartOfMonth(day) AS month_start,
+    stream,
+    team,
+    flow_type,
+    toUInt32(count()) AS items
+FROM flow_items
+WHERE outcome = 'done'
+GROUP BY day, stream, team, flow_type;
+
+-- Flow time (days) of the items finished 'done', per UTC week of finished_at.
+CREATE OR REPLACE VIEW flow_time AS
+SELECT
+    toMonday(toDate(assumeNotNull(finished_at), 'UTC')) AS week_start,
+    stream,
+    team,
+    flow_type,
+    toUInt32(count()) AS items,
+    round(quantileExactInclusive(0.5)(flow_seconds / 86400), 4) AS p50_days,
+    round(quantileExactInclusive(0.85)(flow_seconds / 86400), 4) AS p85_days,
+    round(quantileExactInclusive(0.95)(flow_seconds / 86400), 4) AS p95_days,
+    round(avg(flow_seconds / 86400), 4) AS mean_days
+FROM flow_items
+WHERE outcome = 'done' AND flow_seconds IS NOT NULL
+GROUP BY week_start, stream, team, flow_type;
+
+-- Flow efficiency per UTC week of finished_at. active_days and flow_days add up across rows,
+-- so any roll-up's efficiency is sum(active_days) / sum(flow_days).
+CREATE OR REPLACE VIEW flow_efficiency AS
+SELECT
+    toMonday(toDate(assumeNotNull(finished_at), 'UTC')) AS week_start,
+    stream,
+    team,
+    flow_type,
+    toUInt32(count()) AS items,
+    round(sum(active_seconds) / sum(flow_seconds), 4) AS efficiency,
+    round(sum(active_seconds) / 86400, 4) AS active_days,
+    round((sum(flow_seconds) - sum(active_seconds)) / 86400, 4) AS wait_days,
+    round(sum(flow_seconds) / 86400, 4) AS flow_days
+FROM flow_items
+WHERE outcome = 'done' AND flow_seconds > 0
+GROUP BY week_start, stream, team, flow_type;
+
+-- WIP at the end of each UTC day (the next midnight; today: now) over the last 365 days.
+CREATE OR REPLACE VIEW flow_load_daily AS
+WITH
+    today() - 364 AS first_day,
+    toInt64(365) AS n_days
+SELECT
+    first_day + (position - 1) AS day,
+    stream,
+    team,
+    flow_type,
+    toUInt32(wip) AS wip
+FROM
+(
+    SELECT
+        stream,
+        team,
+        flow_type,
+        sumMap([from_index, to_index], [toInt64(1), toInt64(-1)]) AS changes,
+        arrayCumSum(arrayMap(i -> changes.2[indexOf(changes.1, i)], range(n_days))) AS per_day
+    FROM
+    (
+        SELECT
+            stream,
+            team,
+            flow_type,
+            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(entered_at, 'UTC')))) AS from_index,
+            if(left_at IS NULL, n_days,
+               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), 'UTC'))))) AS to_index
+        FROM state_intervals FINAL
+        WHERE deleted = 0
+          AND flow_state IN ('active', 'waiting')
+          AND (left_at IS NULL OR left_at >= toDateTime(first_day, 'UTC'))
+    )
+    GROUP BY stream, team, flow_type
+)
+ARRAY JOIN per_day AS wip, arrayEnumerate(per_day) AS position;
+
+-- Share of each type per stream among the items finished 'done' in the last 90 days
+-- (scope 'completed') and among the WIP now (scope 'wip').
+CREATE OR REPLACE VIEW flow_distribution AS
+SELECT
+    scope,
+    stream,
+    flow_type,
+    items,
+    round(items / sum(items) OVER (PARTITION BY scope, stream), 4) AS share
+FROM
+(
+    SELECT
+        stream,
+        flow_type,
+        toUInt32(countIf(outcome = 'done' AND finished_at >= now64(3) - toIntervalDay(90))) AS completed,
+        toUInt32(countIf(status = 'wip')) AS wip
+    FROM flow_items
+    WHERE outcome = 'done' OR status = 'wip'
+    GROUP BY stream, flow_type
+)
+ARRAY JOIN ['completed', 'wip'] AS scope, [completed, wip] AS items
+WHERE items > 0;
+
+-- Time in state per UTC week in which the stays ended: each item's stays in a state within that
+-- week are added up; stays after the start only; done/canceled stays never.
+CREATE OR REPLACE VIEW bottleneck_time_in_state AS
+SELECT
+    week_start,
+    stream,
+    state,
+    toString(flow_state) AS flow_state,
+    toUInt32(count()) AS items,
+    round(quantileExactInclusive(0.5)(days), 4) AS median_days,
+    round(quantileExactInclusive(0.85)(days), 4) AS p85_days,
+    round(sum(days), 4) AS total_days
+FROM
+(
+    SELECT
+        toMonday(toDate(assumeNotNull(left_at), 'UTC')) AS week_start,
+        stream,
+        item_id,
+        state,
+        flow_state,
+        sum(dateDiff('millisecond', entered_at, assumeNotNull(left_at))) / 86400000 AS days
+    FROM state_intervals FINAL
+    WHERE deleted = 0 AND flow_state IN ('new', 'active', 'waiting') AND after_start = 1 AND left_at IS NOT NULL
+    GROUP BY week_start, stream, item_id, state, flow_state
+)
+GROUP BY week_start, stream, state, flow_state;
+
+-- WIP now older than the 85th percentile of the flow time of its stream and type's items
+-- finished in the last 90 days.
+CREATE OR REPLACE VIEW bottleneck_aging_wip AS
+SELECT
+    w.item_id AS item_id,
+    w.key AS key,
+    w.title AS title,
+    w.url AS url,
+    w.stream AS stream,
+    w.team AS team,
+    w.flow_type AS flow_type,
+    w.current_state AS current_state,
+    round(w.age_seconds / 86400, 4) AS age_days,
+    round(t.threshold_days, 4) AS threshold_days
+FROM
+(
+    SELECT item_id, key, title, url, stream, team, flow_type, current_state, assumeNotNull(age_seconds) AS age_seconds
+    FROM flow_items
+    WHERE status = 'wip'
+) AS w
+INNER JOIN
+(
+    SELECT stream, flow_type, quantileExactInclusive(0.85)(flow_seconds) / 86400 AS threshold_days
+    FROM flow_items
+    WHERE outcome = 'done' AND finished_at >= now64(3) - toIntervalDay(90) AND flow_seconds IS NOT NULL
+    GROUP BY stream, flow_type
+) AS t ON t.stream = w.stream AND t.flow_type = w.flow_type
+WHERE w.age_seconds / 86400 > t.threshold_days;
+
+-- Active and waiting states per stream with their run of weekly growth up to the last UTC
+-- Monday (looking back 12 weeks). The metric API reports a queue as growing at 3 weeks or more.
+CREATE OR REPLACE VIEW bottleneck_queue_growth AS
+WITH
+    toUInt32(12) AS lookback,
+    toMonday(today()) AS last_monday,
+    arrayMap(k -> toDateTime(last_monday - toIntervalDay(7 * (lookback - k)), 'UTC'), range(lookback + 1)) AS instants
+SELECT
+    stream,
+    state,
+    toDate(instants[lookback + 1]) AS week_end,
+    toUInt32(weeks_growing) AS weeks_growing,
+    toUInt32(counts[lookback + 1]) AS queue_now,
+    toUInt32(counts[lookback + 1 - weeks_growing]) AS queue_before
+FROM
+(
+    SELECT
+        stream,
+        state,
+        sumMap([week], [toUInt64(1)]) AS per_week,
+        arrayMap(k -> per_week.2[indexOf(per_week.1, k)], range(1, lookback + 2)) AS counts,
+        arrayReverse(arrayMap(k -> counts[k + 1] > counts[k], range(1, lookback + 1))) AS rises_latest_first,
+        if(arrayAll(x -> x, rises_latest_first), lookback, arrayFirstIndex(x -> NOT x, rises_latest_first) - 1) AS weeks_growing
+    FROM
+    (
+        SELECT
+            stream,
+            state,
+            toUInt32(arrayJoin(arrayFilter(
+                k -> entered_at < instants[k] AND (left_at IS NULL OR assumeNotNull(left_at) >= instants[k]),
+                range(1, lookback + 2)))) AS week
+        FROM state_intervals FINAL
+        WHERE deleted = 0
+          AND flow_state IN ('active', 'waiting')
+          AND entered_at < instants[lookback + 1]
+          AND (left_at IS NULL OR left_at >= instants[1])
+    )
+    GROUP BY stream, state
+);
