@@ -11,7 +11,8 @@ export const FlowStateSchema = z.enum(FLOW_STATES);
 /** The four flow item types of software delivery; operational streams may add their own kinds. */
 export const SOFTWARE_FLOW_TYPES = ["feature", "defect", "risk", "debt"] as const;
 
-const Timestamp = z.union([z.string(), z.number()]).transform((value, ctx) => {
+// Any input reaches the parser, so a missing or mistyped timestamp gets its own reason.
+const Timestamp = z.unknown().transform((value, ctx) => {
   const parsed = parseTimestamp(value);
   if (!parsed.ok) {
     ctx.addIssue({ code: "custom", message: parsed.reason });

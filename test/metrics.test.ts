@@ -378,7 +378,7 @@ describe("delivery", () => {
     const parsed = WorkItemSchema.safeParse({ ...noCreated, item_id: "test:NC", key: "NC" });
     expect(parsed.success).toBe(false);
     const reason = describeIssues(parsed.error!);
-    expect(reason).toMatch(/^created_at: /);
+    expect(reason).toBe("created_at: timestamp is missing");
     await sink.reject([{ source: "test", reference: "NC", reason, payload: JSON.stringify(noCreated) }]);
     const rows = await store.query<{ reason: string }>("SELECT reason FROM rejected_records WHERE reference = {ref:String}", { ref: "NC" });
     expect(rows).toEqual([{ reason }]);

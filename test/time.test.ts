@@ -25,6 +25,7 @@ describe("parseTimestamp", () => {
     expect(parseTimestamp(undefined)).toEqual({ ok: false, reason: "timestamp is missing" });
     expect(parseTimestamp("2026-02-30T10:00:00Z")).toEqual({ ok: false, reason: expect.stringContaining("not a real date") });
     expect(parseTimestamp("yesterday")).toEqual({ ok: false, reason: expect.stringContaining("not ISO 8601") });
+    expect(parseTimestamp(true)).toEqual({ ok: false, reason: expect.stringContaining("must be an ISO 8601 string") });
   });
   it("formats the ClickHouse DateTime64(3) literal in UTC", () => {
     expect(toClickHouseTime(Date.UTC(2026, 0, 2, 3, 4, 5, 6))).toBe("2026-01-02 03:04:05.006");

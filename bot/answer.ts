@@ -1,0 +1,249 @@
+// Turns a parsed `/flow` command into a MetricAnswer by asking the metric API for this window and
+// the same-length window before it. Figures are summed from the API's per-type rows. Queries run
+// one after another: the embedded store serves one query at a time anyway.
+import type { AgingRow, FlowTimeRow, ItemRef, MetricFilters, MetricName, Period } from "../metrics/api.ts";
+import type { ItemLine, MetricAnswer } from "./blocks/answer.ts";
+import { formatDays, formatPercent } from "./blocks/format.ts";
+import { DEFAULT_AGING_LIMIT } from "../metrics/query.ts";
+import type { BotMetrics } from "./metrics.ts";
+import { previousWindowOf } from "./parse.ts";
+
+type Window = MetricFilters & { sinceMs: number; untilMs: number };
+
+const TITLES: Record<MetricName, string> = {
+  velocity: "Flow velocity",
+  time: "Flow time",
+  efficiency: "Flow efficiency",
+  load: "Flow load (WIP)",
+  distribution: "Flow distribution",
+  bottlenecks: "Bottlenecks",
+  aging: "Aging work in progress",
+};
+
+export function scopeLabel(filters: MetricFilters): string {
+  const parts: string[] = [];
+  if (filters.flowType) parts.push(`${filters.flowType} items`);
+  if (filters.team) parts.push(`team ${filters.team}`);
+  if (filters.stream) parts.push(`stream ${filters.stream}`);
+  if (filters.period) parts.push(`by ${filters.period}`);
+  return parts.join(" · ");
+}
+
+function sumBy<T>(rows: readonly T[], key: (row: T) => string, value: (row: T) => number): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const row of rows) totals.set(key(row), (totals.get(key(row)) ?? 0) + value(row));
+  return totals;
+}
+
+const total = <T>(rows: readonly T[], value: (row: T) => number) => rows.reduce((sum, row) => sum + value(row), 0);
+
+/** Items-weighted mean flow time: exact from per-group means and counts. */
+export function meanDays(rows: readonly FlowTimeRow[]): number {
+  const items = total(rows, (row) => row.items);
+  return items === 0 ? NaN : total(rows, (row) => row.mean_days * row.items) / items;
+}
+
+function agingLines(rows: readonly AgingRow[]): ItemLine[] {
+  return rows.map((row) => ({
+    key: row.key,
+    url: row.url,
+    title: row.title,
+    detail: `${formatDays(row.age_days)} in flow (limit ${formatDays(row.threshold_days)}), now ${row.current_state}`,
+  }));
+}
+
+export async function computeAnswer(
+  metrics: BotMetrics,
+  metric: MetricName,
+  filters: Window,
+  windowLabel: string,
+): Promise<MetricAnswer> {
+  const previous: Window = { ...filters, ...previousWindowOf(filters) };
+  // Per-type breakdown and change figures use one bucket for the whole window unless asked.
+  const whole: Window = { ...filters, period: filters.period ?? "month" };
+  const base = { title: TITLES[metric], windowLabel, scopeLabel: scopeLabel(filters), notes: [] as string[] };
+  const periodTitle = (period: Period | undefined) => `Per ${period ?? "month"}`;
+
+  const refLines = (items: ItemRef[], verb: string): ItemLine[] =>
+    items.map((item) => ({ key: item.key, url: item.url, title: item.title, detail: `${formatDays(item.days)} ${verb} (${item.flow_type})` }));
+  const slowestList = async () => refLines(await metrics.slowest(filters, 5), "flow time");
+  const oldestList = async () => refLines(await metrics.oldest(filters, 5), "in progress");
+
+  switch (metric) {
+    case "velocity": {
+      const now = await metrics.velocity(whole);
+      const before = await metrics.velocity({ ...previous, period: whole.period });
+      const slowest = await slowestList();
+      const oldest = await oldestList();
+      const byType = sumBy(now, (row) => row.flow_type, (row) => row.items);
+      return {
+        ...base,
+        value: total(now, (row) => row.items),
+        kind: "count",
+        caption: "items delivered",
+        previous: total(before, (row) => row.items),
+        higherIsBetter: true,
+        breakdown: [...byType].map(([type, items]) => ({ label: type, value: String(items) })),
+        ...(filters.period ? { series: { title: periodTitle(filters.period), lines: seriesLines(sumBy(now, (row) => row.period_start, (row) => row.items), String) } } : {}),
+        lists: [
+          { title: "Slowest delivered", items: slowest },
+          { title: "Oldest work in progress", items: oldest },
+        ],
+      };
+    }
+    case "time": {
+      const now = await metrics.flowTime(whole);
+      const before = await metrics.flowTime({ ...previous, period: whole.period });
+      const slowest = await slowestList();
+      const byType = new Map<string, FlowTimeRow[]>();
+      for (const row of now) byType.set(row.flow_type, [...(byType.get(row.flow_type) ?? []), row]);
+      const single = (rows: FlowTimeRow[]) => rows.length === 1 ? `p50 ${formatDays(rows[0]!.p50_days)} · p85 ${formatDays(rows[0]!.p85_days)}` : `mean ${formatDays(meanDays(rows))}`;
+      const value = meanDays(now);
+      return {
+        ...base,
+        value: Number.isFinite(value) ? value : 0,
+        kind: "days",
+        caption: `mean flow time over ${total(now, (row) => row.items)} finished items`,
+        ...(before.length ? { previous: meanDays(before) } : {}),
+        higherIsBetter: false,
+        breakdown: [...byType].map(([type, rows]) => ({ label: `${type} (${total(rows, (row) => row.items)})`, value: single(rows) })),
+        ...(filters.period ? { series: { title: periodTitle(filters.period), lines: periodMeans(now) } } : {}),
+        lists: [{ title: "Slowest delivered", items: slowest }],
+      };
+    }
+    case "efficiency": {
+      const now = await metrics.efficiency(whole);
+      const before = await metrics.efficiency({ ...previous, period: whole.period });
+      const ratio = (rows: typeof now) => {
+        const active = total(rows, (row) => row.active_days);
+        const flow = active + total(rows, (row) => row.wait_days);
+        return flow > 0 ? active / flow : NaN;
+      };
+      const types = [...new Set(now.map((row) => row.flow_type))];
+      const value = ratio(now);
+      const slowest = await slowestList();
+      return {
+        ...base,
+        value: Number.isFinite(value) ? value : 0,
+        kind: "share",
+        caption: "of flow time was active work",
+        ...(before.length ? { previous: ratio(before) } : {}),
+        higherIsBetter: true,
+        breakdown: types.map((type) => ({ label: type, value: formatPercent(ratio(now.filter((row) => row.flow_type === type))) })),
+        ...(filters.period ? {
+          series: {
+            title: periodTitle(filters.period),
+            lines: [...new Set(now.map((row) => row.period_start))].map((p) => `${p}  ${formatPercent(ratio(now.filter((row) => row.period_start === p)))}`),
+          },
+        } : {}),
+        lists: [{ title: "Slowest delivered", items: slowest }],
+        ...(now.length === 0 ? { notes: ["No items finished in this window."] } : {}),
+      };
+    }
+    case "load": {
+      const now = await metrics.load(filters);
+      const before = await metrics.load(previous);
+      const oldest = await oldestList();
+      const lastDay = (rows: typeof now) => rows.reduce((max, row) => (row.day > max ? row.day : max), "");
+      const wipOn = (rows: typeof now, day: string) => total(rows.filter((row) => row.day === day), (row) => row.wip);
+      const today = lastDay(now);
+      const daily = sumBy(now, (row) => row.day, (row) => row.wip);
+      return {
+        ...base,
+        value: wipOn(now, today),
+        kind: "count",
+        caption: "items in progress now",
+        ...(before.length ? { previous: wipOn(before, lastDay(before)) } : {}),
+        higherIsBetter: false,
+        breakdown: now.filter((row) => row.day === today && row.wip > 0).map((row) => ({ label: row.flow_type, value: String(row.wip) })),
+        ...(filters.period ? { series: { title: `WIP at the end of each ${filters.period}`, lines: seriesLines(lastPerPeriod(daily, filters.period), String) } } : {}),
+        lists: [{ title: "Oldest work in progress", items: oldest }],
+      };
+    }
+    case "distribution": {
+      const rows = await metrics.distribution(filters);
+      const completed = rows.filter((row) => row.scope === "completed").sort((a, b) => b.items - a.items);
+      const wip = rows.filter((row) => row.scope === "wip");
+      const top = completed[0];
+      return {
+        ...base,
+        value: top ? top.share : 0,
+        kind: "share",
+        caption: top ? `of delivered items were ${top.flow_type}` : "nothing delivered in this window",
+        hideChange: true,
+        higherIsBetter: true,
+        breakdown: [...new Set(rows.map((row) => row.flow_type))].map((type) => {
+          const done = completed.find((row) => row.flow_type === type);
+          const open = wip.find((row) => row.flow_type === type);
+          return { label: type, value: `delivered ${formatPercent(done?.share ?? 0)} (${done?.items ?? 0}) · WIP ${formatPercent(open?.share ?? 0)} (${open?.items ?? 0})` };
+        }),
+        lists: [],
+      };
+    }
+    case "bottlenecks": {
+      const report = await metrics.bottlenecks(filters);
+      const waits = [...report.timeInState].sort((a, b) => b.total_days - a.total_days);
+      const worst = waits[0];
+      return {
+        ...base,
+        value: worst ? worst.total_days : 0,
+        kind: "days",
+        caption: worst ? `spent in "${worst.state}", the state holding the most time` : "no state time in this window",
+        hideChange: true,
+        higherIsBetter: false,
+        breakdown: waits.slice(0, 10).map((row) => ({
+          label: `${row.state} (${row.flow_state})`,
+          value: `median ${formatDays(row.median_days)} · p85 ${formatDays(row.p85_days)} · ${row.items} items`,
+        })),
+        lists: [
+          {
+            title: "Queues growing week after week",
+            items: report.growingQueues.map((q) => ({ key: q.state, url: "", title: "", detail: `${q.weeks_growing} weeks growing, ${q.queue_before} → ${q.queue_now}` })),
+          },
+          { title: "Aging work in progress", items: agingLines(report.aging) },
+        ],
+      };
+    }
+    case "aging": {
+      const rows = await metrics.aging(filters);
+      return {
+        ...base,
+        windowLabel: "now",
+        value: rows.length,
+        kind: "count",
+        caption: "items older than their type's usual flow time",
+        hideChange: true,
+        higherIsBetter: false,
+        breakdown: [...sumBy(rows, (row) => row.flow_type, () => 1)].map(([type, n]) => ({ label: type, value: String(n) })),
+        lists: [{ title: "Oldest first (by age over limit)", items: agingLines(rows) }],
+        ...(rows.length >= DEFAULT_AGING_LIMIT ? { notes: [`The metric lists at most ${DEFAULT_AGING_LIMIT} aging items; there may be more.`] } : {}),
+      };
+    }
+  }
+}
+
+function seriesLines(values: Map<string, number>, format: (n: number) => string): string[] {
+  const max = Math.max(1, ...values.values());
+  return [...values].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${key} ${"█".repeat(Math.round((n / max) * 20)).padEnd(20)} ${format(n)}`);
+}
+
+function periodMeans(rows: readonly FlowTimeRow[]): string[] {
+  const periods = [...new Set(rows.map((row) => row.period_start))].sort();
+  return periods.map((p) => `${p}  ${formatDays(meanDays(rows.filter((row) => row.period_start === p)))}`);
+}
+
+/** The value of each period's last day (WIP at the period's end). */
+function lastPerPeriod(daily: Map<string, number>, period: Period): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [day, wip] of [...daily].sort(([a], [b]) => a.localeCompare(b))) {
+    const key = period === "day" ? day : period === "month" ? day.slice(0, 7) : mondayOf(day);
+    out.set(key, wip);
+  }
+  return out;
+}
+
+function mondayOf(day: string): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  const weekday = (date.getUTCDay() + 6) % 7;
+  return new Date(date.getTime() - weekday * 86_400_000).toISOString().slice(0, 10);
+}

@@ -1,0 +1,44 @@
+// The part of the metric API (metrics/query.ts) the bot uses, bound to one store and to the
+// config's metric defaults (zone, flow-time rule, aging percentile). The bot has no metric SQL of
+// its own: every front end runs the same queries.
+import type {
+  AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
+} from "../metrics/api.ts";
+import * as api from "../metrics/query.ts";
+import type { Store } from "../store/store.ts";
+
+export interface BotMetrics {
+  velocity(filters: MetricFilters): Promise<VelocityRow[]>;
+  flowTime(filters: MetricFilters): Promise<FlowTimeRow[]>;
+  efficiency(filters: MetricFilters): Promise<EfficiencyRow[]>;
+  load(filters: MetricFilters): Promise<LoadRow[]>;
+  distribution(filters: MetricFilters): Promise<DistributionRow[]>;
+  bottlenecks(filters: MetricFilters): Promise<BottleneckReport>;
+  aging(filters: MetricFilters): Promise<AgingRow[]>;
+  growingQueues(filters: MetricFilters): Promise<QueueGrowthRow[]>;
+  /** The completed items behind a figure, slowest first. */
+  slowest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
+  /** The items in WIP now, oldest first. */
+  oldest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
+}
+
+export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetrics {
+  const f = (filters: MetricFilters): MetricFilters => ({ ...defaults, ...definedOnly(filters) });
+  return {
+    velocity: (filters) => api.velocity(store, f(filters)),
+    flowTime: (filters) => api.flowTime(store, f(filters)),
+    efficiency: (filters) => api.efficiency(store, f(filters)),
+    load: (filters) => api.load(store, f(filters)),
+    distribution: (filters) => api.distribution(store, f(filters)),
+    bottlenecks: (filters) => api.bottlenecks(store, f(filters)),
+    aging: (filters) => api.aging(store, f(filters)),
+    growingQueues: (filters) => api.growingQueues(store, f(filters)),
+    slowest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "slowest", limit }),
+    oldest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "oldest", limit }),
+  };
+}
+
+/** Drops unset keys so they do not override the defaults. */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== "")) as Partial<T>;
+}

@@ -1,0 +1,251 @@
+// The `/flow` command grammar, as people type it: `/flow velocity defects team:checkout last 30d by
+// week`. A pure function of the text, the clock and the time zone, so every phrase is unit-tested.
+import type { MetricFilters, MetricName, Period } from "../metrics/api.ts";
+
+export type CommandMetric = MetricName | "help";
+
+export interface ParsedCommand {
+  ok: true;
+  metric: CommandMetric;
+  filters: MetricFilters & { sinceMs: number; untilMs: number };
+  /** Human wording of the window, e.g. "last 30 days". */
+  windowLabel: string;
+}
+export interface ParseProblem {
+  ok: false;
+  /** One short sentence saying what was not understood. */
+  problem: string;
+}
+export type ParseResult = ParsedCommand | ParseProblem;
+
+const DAY_MS = 86_400_000;
+/** Default window when the text names none. */
+export const DEFAULT_WINDOW_DAYS = 30;
+
+const METRIC_WORDS: Record<string, CommandMetric> = {
+  velocity: "velocity", throughput: "velocity", delivered: "velocity",
+  time: "time", "flow-time": "time", flowtime: "time", "cycle-time": "time", cycletime: "time", "lead-time": "time",
+  efficiency: "efficiency",
+  load: "load", wip: "load",
+  distribution: "distribution", mix: "distribution",
+  bottlenecks: "bottlenecks", bottleneck: "bottlenecks",
+  aging: "aging", ageing: "aging", stale: "aging",
+  help: "help", "?": "help",
+};
+
+const TYPE_WORDS: Record<string, string> = {
+  defect: "defect", defects: "defect", bug: "defect", bugs: "defect",
+  feature: "feature", features: "feature",
+  risk: "risk", risks: "risk",
+  debt: "debt", debts: "debt",
+};
+
+const UNIT_DAYS: Record<string, number> = {
+  d: 1, day: 1, days: 1,
+  w: 7, wk: 7, wks: 7, week: 7, weeks: 7,
+  m: 30, mo: 30, month: 30, months: 30,
+  q: 91, quarter: 91, quarters: 91,
+  y: 365, year: 365, years: 365,
+};
+
+const PERIODS: Record<string, Period> = { day: "day", daily: "day", week: "week", weekly: "week", month: "month", monthly: "month" };
+
+export interface ParseContext {
+  nowMs: number;
+  /** IANA zone for "this month", "since 2026-01-01". */
+  timezone: string;
+}
+
+export function parseCommand(text: string, context: ParseContext): ParseResult {
+  // "flow time" and "cycle time" are two words people type as one name.
+  // Keywords are case-insensitive; team and stream values keep the case they were typed in.
+  const original = text.trim().replace(/\b(flow|cycle|lead)\s+time\b/gi, "$1-time").split(/\s+/).filter(Boolean);
+  const words = original.map((word) => word.toLowerCase());
+  if (words.length === 0) return help();
+  const metric = METRIC_WORDS[words[0]!];
+  if (!metric) return { ok: false, problem: `I don't know the metric "${words[0]}".` };
+  if (metric === "help") return help();
+
+  const filters: MetricFilters = {};
+  let window: { sinceMs: number; untilMs: number; label: string } | undefined;
+  const setWindow = (next: typeof window): ParseProblem | undefined => {
+    if (window) return { ok: false, problem: `two time windows ("${window.label}" and "${next!.label}"); give one.` };
+    window = next;
+    return undefined;
+  };
+
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!;
+    const keyValue = /^(team|stream|type):(.+)$/i.exec(original[i]!);
+    if (keyValue) {
+      const key = keyValue[1]!.toLowerCase();
+      const value = keyValue[2]!;
+      if (key === "team") filters.team = value;
+      else if (key === "stream") filters.stream = value;
+      else filters.flowType = TYPE_WORDS[value.toLowerCase()] ?? value.toLowerCase();
+      continue;
+    }
+    if (TYPE_WORDS[word]) {
+      filters.flowType = TYPE_WORDS[word];
+      continue;
+    }
+    if (word === "by" || word === "per") {
+      const period = PERIODS[words[i + 1] ?? ""];
+      if (!period) return { ok: false, problem: `"${word}" needs day, week or month after it.` };
+      filters.period = period;
+      i++;
+      continue;
+    }
+    if (PERIODS[word] && /ly$/.test(word)) {
+      filters.period = PERIODS[word];
+      continue;
+    }
+    if (word === "last" || word === "past") {
+      const parsed = parseLast(words, i, context);
+      if (!parsed.ok) return parsed;
+      const problem = setWindow(parsed.window);
+      if (problem) return problem;
+      i = parsed.next;
+      continue;
+    }
+    if (word === "this") {
+      const unit = words[i + 1] ?? "";
+      if (!["week", "month", "quarter", "year"].includes(unit)) {
+        return { ok: false, problem: `"this" needs week, month, quarter or year after it.` };
+      }
+      const sinceMs = startOf(context.nowMs, context.timezone, unit as CalendarUnit);
+      const problem = setWindow({ sinceMs, untilMs: context.nowMs, label: `this ${unit}` });
+      if (problem) return problem;
+      i++;
+      continue;
+    }
+    if (word === "since" || word === "from") {
+      const date = words[i + 1] ?? "";
+      const sinceMs = parseLocalDate(date, context.timezone);
+      if (sinceMs === undefined) return { ok: false, problem: `"${word}" needs a date like 2026-01-01.` };
+      if (sinceMs >= context.nowMs) return { ok: false, problem: `${date} is in the future.` };
+      const problem = setWindow({ sinceMs, untilMs: context.nowMs, label: `since ${date}` });
+      if (problem) return problem;
+      i++;
+      continue;
+    }
+    return { ok: false, problem: `I didn't understand "${word}".` };
+  }
+
+  const chosen = window ?? {
+    sinceMs: context.nowMs - DEFAULT_WINDOW_DAYS * DAY_MS,
+    untilMs: context.nowMs,
+    label: `last ${DEFAULT_WINDOW_DAYS} days`,
+  };
+  return {
+    ok: true,
+    metric,
+    filters: { ...filters, sinceMs: chosen.sinceMs, untilMs: chosen.untilMs, timezone: context.timezone },
+    windowLabel: chosen.label,
+  };
+}
+
+function help(): ParsedCommand {
+  return { ok: true, metric: "help", filters: { sinceMs: 0, untilMs: 0 }, windowLabel: "" };
+}
+
+/** `last 30d`, `last 30 days`, `last 2 weeks`, `last week`, `last quarter`. */
+function parseLast(
+  words: string[],
+  at: number,
+  context: ParseContext,
+): { ok: true; window: { sinceMs: number; untilMs: number; label: string }; next: number } | ParseProblem {
+  const first = words[at + 1] ?? "";
+  let count: number;
+  let unit: string;
+  let next: number;
+  const compact = /^(\d+)([a-z]+)$/.exec(first);
+  if (compact) {
+    count = Number(compact[1]);
+    unit = compact[2]!;
+    next = at + 1;
+  } else if (/^\d+$/.test(first)) {
+    count = Number(first);
+    unit = words[at + 2] ?? "";
+    next = at + 2;
+  } else {
+    count = 1;
+    unit = first;
+    next = at + 1;
+  }
+  const days = UNIT_DAYS[unit];
+  if (days === undefined || count <= 0 || count > 3650 || !Number.isInteger(count)) {
+    return { ok: false, problem: `"${words.slice(at, next + 1).join(" ")}" is not a window I know (try "last 30d" or "last 2 weeks").` };
+  }
+  const totalDays = count * days;
+  const unitName = days === 1 ? "day" : days === 7 ? "week" : days === 30 ? "month" : days === 91 ? "quarter" : "year";
+  const label = count === 1 ? `last ${unitName}` : `last ${count} ${unitName}s`;
+  return { ok: true, window: { sinceMs: context.nowMs - totalDays * DAY_MS, untilMs: context.nowMs, label }, next };
+}
+
+type CalendarUnit = "week" | "month" | "quarter" | "year";
+
+/** Local calendar parts of an instant in a zone. */
+function localParts(ms: number, timezone: string): { year: number; month: number; day: number; weekday: number } {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: timezone, year: "numeric", month: "numeric", day: "numeric", weekday: "short",
+  }).formatToParts(new Date(ms));
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
+  const weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(get("weekday"));
+  return { year: Number(get("year")), month: Number(get("month")), day: Number(get("day")), weekday };
+}
+
+/** UTC offset of a zone at an instant, in ms (positive east of Greenwich). */
+function zoneOffset(ms: number, timezone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: timezone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+    hour: "numeric", minute: "numeric", second: "numeric",
+  }).formatToParts(new Date(ms));
+  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant of local midnight starting a calendar date in a zone. */
+export function localMidnight(year: number, month: number, day: number, timezone: string): number {
+  const guess = Date.UTC(year, month - 1, day);
+  let result = guess - zoneOffset(guess, timezone);
+  // Once more at the found instant, in case a DST change lies between the guess and midnight.
+  result = guess - zoneOffset(result, timezone);
+  return result;
+}
+
+export function startOf(nowMs: number, timezone: string, unit: CalendarUnit): number {
+  const { year, month, day, weekday } = localParts(nowMs, timezone);
+  if (unit === "year") return localMidnight(year, 1, 1, timezone);
+  if (unit === "quarter") return localMidnight(year, month - ((month - 1) % 3), 1, timezone);
+  if (unit === "month") return localMidnight(year, month, 1, timezone);
+  // ISO weeks start on Monday; Date.UTC normalises a day before the 1st into the previous month.
+  const monday = new Date(Date.UTC(year, month - 1, day - weekday));
+  return localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timezone);
+}
+
+function parseLocalDate(text: string, timezone: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return undefined;
+  return localMidnight(year, month, day, timezone);
+}
+
+/** The same-length window just before, for "change vs previous period". */
+export function previousWindowOf(filters: { sinceMs: number; untilMs: number }): { sinceMs: number; untilMs: number } {
+  const length = filters.untilMs - filters.sinceMs;
+  return { sinceMs: filters.sinceMs - length, untilMs: filters.sinceMs };
+}
+
+export const HELP_EXAMPLES = [
+  "/flow velocity defects last 30d",
+  "/flow time features team:checkout this quarter",
+  "/flow efficiency stream:orders last 2 weeks by week",
+  "/flow load by day",
+  "/flow distribution this month",
+  "/flow bottlenecks team:checkout",
+  "/flow aging debt",
+] as const;

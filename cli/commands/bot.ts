@@ -1,0 +1,57 @@
+// `flowpulse bot`: runs the Slack bot (the /flow command, digests, alerts) until SIGTERM/SIGINT.
+// `--run-digest NAME` and `--run-alerts` do one run now and exit, for trying a config out.
+import { createBot } from "../../bot/app.ts";
+import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
+import type { CommandContext } from "../context.ts";
+import { UsageError } from "../errors.ts";
+
+export const BOT_USAGE = "flowpulse bot [--port N] [--run-digest NAME | --run-alerts]";
+
+export interface BotCommandOptions {
+  port?: string;
+  runDigest?: string;
+  runAlerts?: boolean;
+}
+
+export async function botCommand(context: CommandContext, options: BotCommandOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const slack = SlackConfigSchema.parse(context.config.slack ?? {});
+  if (options.port !== undefined) {
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be 0-65535 (got "${options.port}")`);
+    slack.port = port;
+  }
+  let secrets;
+  try {
+    secrets = slackSecrets(slack.mode, env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (options.runDigest !== undefined && !slack.digests.some((digest) => digest.name === options.runDigest)) {
+    throw new UsageError(`no digest named "${options.runDigest}" in slack.digests (configured: ${slack.digests.map((d) => d.name).join(", ") || "none"})`);
+  }
+  const store = await context.openStore();
+  const once = options.runDigest !== undefined || options.runAlerts;
+  const bot = createBot({ config: slack, metricsConfig: context.config.metrics, store, secrets, schedules: !once });
+  try {
+    if (options.runDigest !== undefined) {
+      await bot.runDigest(options.runDigest);
+      return 0;
+    }
+    if (options.runAlerts) {
+      for (const result of await bot.runAlerts()) {
+        context.out(`${result.rule}: ${result.evaluation.tripped ? "tripped" : "ok"}${result.posted ? ` (posted ${result.posted})` : ""} - ${result.evaluation.summary}\n`);
+      }
+      return 0;
+    }
+    await bot.start();
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    context.err("[bot] stopping\n");
+    await bot.stop();
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
