@@ -3,15 +3,7 @@
 // committed and shared.
 import cron from "node-cron";
 import { z } from "zod";
-
-const isTimeZone = (zone: string) => {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isTimeZone } from "../core/time.ts";
 
 const CronExpression = z
   .string()

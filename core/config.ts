@@ -5,19 +5,11 @@ import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { isTimeZone } from "./time.ts";
 import { WorkflowSchema } from "./workflow.ts";
 import { JiraConfigSchema } from "../connectors/jira/config.ts";
 import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
 import { SlackConfigSchema } from "../bot/config.ts";
-
-const isTimeZone = (zone: string) => {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const StoreConfigSchema = z.discriminatedUnion("kind", [
   z.object({

@@ -44,12 +44,22 @@ function offsetMinutes(zone: string): number {
   return sign * (hours * 60 + minutes);
 }
 
-/** ClickHouse DateTime64(3) literal in UTC, the form every table stores. */
+/** True for an IANA zone name this runtime knows (UTC, America/New_York, ...). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // Two remembered values: a row writer alternates a varying time with a fixed one.
 const memoMs = [NaN, NaN];
 const memoText = ["", ""];
 let memoNext = 0;
 
+/** ClickHouse DateTime64(3) literal in UTC, the form every table stores. */
 export function toClickHouseTime(ms: number): string {
   // Bulk imports call this per row, often with one value (ingested_at of a batch): remember
   // recent values, and build from the UTC fields (about 3x cheaper than toISOString + replace;

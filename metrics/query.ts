@@ -1,6 +1,6 @@
 // The metric API: one function per metric, each running one file of sql/queries/ with bound
 // parameters. Front ends (CLI, Slack bot, digests) call these and render the rows as they are.
-import { toClickHouseTime } from "../core/time.ts";
+import { isTimeZone, toClickHouseTime } from "../core/time.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { QueryParams, Store } from "../store/store.ts";
 import type {
@@ -59,15 +59,6 @@ export function previousWindow(filters: MetricFilters = {}, nowMs: number = Date
   const current = resolveFilters(filters, nowMs);
   const length = current.untilMs - current.sinceMs;
   return { ...current, sinceMs: current.sinceMs - length, untilMs: current.sinceMs };
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Every query gets the same parameters; each file uses the ones it needs. */

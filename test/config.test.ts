@@ -63,3 +63,14 @@ describe("workflow rules", () => {
     expect(() => WorkflowSchema.parse({ type_rules: [{ flow_type: "defect" }] })).toThrow(/at least one of/);
   });
 });
+
+describe("flowpulse.example.yaml", () => {
+  it("is a valid config with every section filled", () => {
+    const config = loadConfig(path.join(import.meta.dirname, "..", "flowpulse.example.yaml"), {});
+    expect(config.metrics.timezone).toBe("Europe/Berlin");
+    expect(config.sources.jira?.projects).toEqual(["SHOP", "PAY"]);
+    expect(config.sources.kafka?.topics.map((t) => t.topic)).toEqual(["orders", "incidents", "flowpulse.events"]);
+    expect(config.slack?.alerts.rules.map((r) => r.kind)).toEqual(["wip", "aging", "efficiency"]);
+    expect(config.workflows.jira?.states["Won't Do"]).toBe("canceled");
+  });
+});
