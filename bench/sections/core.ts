@@ -1,0 +1,138 @@
+// Core section: generate N items x 10 transitions as JSONL, import it through the real import path
+// into a fresh embedded store (throughput, RSS sampled during the import), then time each metric.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { importFiles } from "../../connectors/file/import.ts";
+import * as metrics from "../../metrics/query.ts";
+import type { MetricFilters } from "../../metrics/api.ts";
+import { openStore } from "../../store/open.ts";
+import type { Store } from "../../store/store.ts";
+import { writeBenchJsonl } from "../generate.ts";
+import type { BenchOptions, BenchResult } from "../types.ts";
+
+const MB = 1_048_576;
+const DAY = 86_400_000;
+
+export const name = "core";
+export const description = "streaming import throughput and metric query latency on embedded chDB";
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+async function timeQuery(run: () => Promise<unknown>, repeats: number): Promise<{ p50: number; p95: number; max: number }> {
+  await run(); // warm-up: first run loads parts and compiles
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), max: times[times.length - 1] as number };
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const items = options.items ?? 1_000_000;
+  const repeats = options.repeats ?? 20;
+  const dir = mkdtempSync(path.join(options.workDir ?? os.tmpdir(), "fp-bench-"));
+  const file = path.join(dir, "bench.jsonl");
+  const log = options.log ?? (() => undefined);
+  let store: Store | undefined;
+  try {
+    const genStart = performance.now();
+    const data = await writeBenchJsonl(file, { items });
+    const genSeconds = (performance.now() - genStart) / 1000;
+    log(`generated ${data.items} items / ${data.transitions} transitions (${(data.bytes / MB).toFixed(0)} MB) in ${genSeconds.toFixed(1)} s`);
+
+    // The machine may be shared: the 1-minute load average before the import says how busy it was.
+    const loadBefore = os.loadavg()[0] ?? 0;
+    store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
+    // RSS at the first sample past 10%, 50% of the bytes read, and at the end; peak over the whole run.
+    const rssAt: Record<string, number> = {};
+    let peak = process.memoryUsage().rss;
+    let fraction = 0;
+    const sampler = setInterval(() => {
+      const rss = process.memoryUsage().rss;
+      peak = Math.max(peak, rss);
+      if (fraction >= 0.1 && rssAt["10%"] === undefined) rssAt["10%"] = rss;
+      if (fraction >= 0.5 && rssAt["50%"] === undefined) rssAt["50%"] = rss;
+    }, 100);
+    let lastLog = 0;
+    const importStart = performance.now();
+    const summary = await importFiles(store, [file], {
+      onProgress: (p) => {
+        fraction = p.bytesRead / p.totalBytes;
+        if (p.elapsedMs - lastLog > 10_000) {
+          lastLog = p.elapsedMs;
+          log(`  import ${(fraction * 100).toFixed(0)}%: ${p.transitions} transitions, rss ${(process.memoryUsage().rss / MB).toFixed(0)} MB`);
+        }
+      },
+    });
+    const importSeconds = (performance.now() - importStart) / 1000;
+    clearInterval(sampler);
+    const endRss = process.memoryUsage().rss;
+    rssAt["100%"] = endRss;
+    peak = Math.max(peak, endRss);
+    const transitionsPerSecond = summary.transitions / importSeconds;
+    log(`imported in ${importSeconds.toFixed(1)} s: ${Math.round(transitionsPerSecond)} transitions/s, peak rss ${(peak / MB).toFixed(0)} MB`);
+
+    // The default window (90 days up to now) over data whose newest activity is about now.
+    const filters: MetricFilters = { period: "week", timezone: "UTC" };
+    const open = store;
+    const queries: [string, () => Promise<unknown>][] = [
+      ["velocity", () => metrics.velocity(open, filters)],
+      ["time", () => metrics.flowTime(open, filters)],
+      ["efficiency", () => metrics.efficiency(open, filters)],
+      ["load", () => metrics.load(open, filters)],
+      ["distribution", () => metrics.distribution(open, filters)],
+      ["bottlenecks", () => metrics.bottlenecks(open, filters)],
+      ["aging", () => metrics.aging(open, filters)],
+      // The parts of bottlenecks, to show which one costs.
+      ["bottlenecks: time in state", () => metrics.timeInState(open, filters)],
+      ["bottlenecks: growing queues", () => metrics.growingQueues(open, filters)],
+      ["velocity team+type 1y", () => metrics.velocity(open, { ...filters, team: "payments", flowType: "defect", sinceMs: Date.now() - 365 * DAY })],
+    ];
+    const latency: Record<string, { p50: number; p95: number; max: number }> = {};
+    for (const [label, runQuery] of queries) {
+      latency[label] = await timeQuery(runQuery, repeats);
+      log(`  ${label}: p50 ${latency[label].p50.toFixed(0)} ms, p95 ${latency[label].p95.toFixed(0)} ms`);
+    }
+    const metricLabels = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks", "aging"];
+    const worst = metricLabels.reduce((a, b) => ((latency[b]?.p95 ?? 0) > (latency[a]?.p95 ?? 0) ? b : a));
+    const worstP95 = latency[worst]?.p95 ?? NaN;
+    return {
+      section: name,
+      params: { items, transitions: data.transitions, file_mb: Math.round(data.bytes / MB), repeats },
+      figures: {
+        generate_seconds: round(genSeconds),
+        import_seconds: round(importSeconds),
+        import_transitions_per_second: Math.round(transitionsPerSecond),
+        import_rows_per_second: Math.round((summary.items + summary.transitions) / importSeconds),
+        rejected: summary.rejected,
+        loadavg_1m_before_import: Math.round(loadBefore * 100) / 100,
+        rss_mb_at_10pct: mb(rssAt["10%"]),
+        rss_mb_at_50pct: mb(rssAt["50%"]),
+        rss_mb_at_100pct: mb(rssAt["100%"]),
+        rss_mb_peak: mb(peak),
+        ...Object.fromEntries(Object.entries(latency).flatMap(([label, l]) => [
+          [`${label} p50 ms`, round(l.p50)],
+          [`${label} p95 ms`, round(l.p95)],
+        ])),
+      },
+      targets: [
+        { name: "import transitions/s", value: Math.round(transitionsPerSecond), target: ">= 200000", pass: transitionsPerSecond >= 200_000 },
+        { name: `worst metric p95 ms (${worst})`, value: round(worstP95), target: "< 300", pass: worstP95 < 300 },
+      ],
+    };
+  } finally {
+    await store?.close();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+const mb = (bytes: number | undefined) => (bytes === undefined ? null : Math.round(bytes / MB));

@@ -1,0 +1,39 @@
+// What every command gets: the validated config (with --data applied) and a way to open the store.
+import { loadConfig, type Config } from "../core/config.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/store.ts";
+
+export interface GlobalOptions {
+  config?: string;
+  data?: string;
+}
+
+export interface CommandContext {
+  config: Config;
+  /** Opens (and migrates) the configured store; the caller closes it. */
+  openStore(): Promise<Store>;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export function makeContext(global: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
+  const config = loadConfig(global.config, env);
+  // --data always means the embedded store in that directory, whatever the config says.
+  if (global.data) config.store = { kind: "embedded", path: global.data };
+  return {
+    config,
+    openStore: () => openStore(config.store, env),
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  };
+}
+
+/** Runs `body` with an open store and always closes it. */
+export async function withStore<T>(context: CommandContext, body: (store: Store) => Promise<T>): Promise<T> {
+  const store = await context.openStore();
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}

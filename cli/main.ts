@@ -1,0 +1,250 @@
+// The `flowpulse` command line. Global options (--config, --data) may come before or after the
+// command. User mistakes print one line and exit 2; bugs print their stack and exit 1.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { importFiles, type ImportFormat } from "../connectors/file/import.ts";
+import { METRIC_NAMES } from "../metrics/api.ts";
+import { sqlFile } from "../store/sql.ts";
+import { makeContext, withStore, type CommandContext, type GlobalOptions } from "./context.ts";
+import { runDemo } from "./demo.ts";
+import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
+import { BOT_USAGE, botCommand } from "./commands/bot.ts";
+import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
+import { UsageError, isUserError } from "./errors.ts";
+import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
+import { ProgressReporter } from "./progress.ts";
+import { render, type Row } from "./render.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(context: CommandContext, values: Values, positionals: string[], global: GlobalOptions): Promise<number | void>;
+}
+
+const GLOBAL_OPTIONS: Options = {
+  config: { type: "string" },
+  data: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+const FILTER_OPTIONS: Options = {
+  type: { type: "string" },
+  team: { type: "string" },
+  stream: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  period: { type: "string" },
+  format: { type: "string" },
+};
+
+const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+
+function positiveInt(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${option} must be a whole number, at least 1 (got "${text}")`);
+  return n;
+}
+
+const COMMANDS: Record<string, Command> = {
+  import: {
+    summary: "import canonical items and transitions from JSONL or CSV files",
+    usage: "flowpulse import FILE... [--format jsonl|csv]",
+    options: { format: { type: "string" } },
+    async run(context, values, files) {
+      if (files.length === 0) throw new UsageError("name at least one file to import");
+      const format = str(values.format);
+      if (format !== undefined && format !== "jsonl" && format !== "csv") throw new UsageError(`--format must be jsonl or csv, not "${format}"`);
+      const progress = new ProgressReporter();
+      const summary = await withStore(context, (store) =>
+        importFiles(store, files, { format: format as ImportFormat | undefined, onProgress: progress.update }),
+      );
+      progress.done();
+      const seconds = summary.elapsedMs / 1000;
+      const rate = Math.round((summary.items + summary.transitions + summary.rejected) / Math.max(seconds, 0.001));
+      context.out(
+        `Imported ${summary.items} items and ${summary.transitions} transitions from ${summary.files} file(s) in ` +
+          `${seconds.toFixed(1)} s (${rate.toLocaleString("en-US")} rows/s); rejected ${summary.rejected}.\n`,
+      );
+      for (const r of summary.firstRejections) context.out(`  rejected ${r.reference}: ${r.reason}\n`);
+      if (summary.rejected > summary.firstRejections.length) {
+        context.out(`  ... and ${summary.rejected - summary.firstRejections.length} more: flowpulse rejected --source import\n`);
+      }
+    },
+  },
+  rejected: {
+    summary: "list recorded rejections, newest first",
+    usage: "flowpulse rejected [--source S] [--limit N] [--format table|json|csv]",
+    options: { source: { type: "string" }, limit: { type: "string" }, format: { type: "string" } },
+    async run(context, values) {
+      const format = outputFormat(str(values.format));
+      const limit = positiveInt("limit", str(values.limit), 20);
+      const rows = await withStore(context, (store) =>
+        store.query<Row>(sqlFile("queries/rejected.sql"), { source: str(values.source) ?? "", limit }),
+      );
+      context.out(render(rows, format, { maxWidth: 80 }));
+    },
+  },
+  metrics: {
+    summary: `print a metric: ${METRIC_NAMES.join(", ")}`,
+    usage:
+      "flowpulse metrics velocity|time|efficiency|load|distribution|bottlenecks|aging\n" +
+      "    [--type T] [--team T] [--stream S] [--since DATE] [--until DATE] [--period day|week|month]\n" +
+      "    [--format table|json|csv]",
+    options: FILTER_OPTIONS,
+    async run(context, values, positionals) {
+      if (positionals.length > 1) throw new UsageError(`one metric at a time (got ${positionals.join(", ")})`);
+      const name = metricName(positionals[0]);
+      const format = outputFormat(str(values.format));
+      const filters = metricFilters(
+        { type: str(values.type), team: str(values.team), stream: str(values.stream), since: str(values.since), until: str(values.until), period: str(values.period) },
+        context.config,
+      );
+      const text = await withStore(context, (store) => renderMetric(store, name, filters, format));
+      context.out(text);
+    },
+  },
+  stream: {
+    summary: "consume order, incident and flow events from Kafka into the store until stopped",
+    usage: STREAM_USAGE,
+    options: { brokers: { type: "string" }, group: { type: "string" }, port: { type: "string" } },
+    async run(context, values) {
+      return streamCommand(context, { brokers: str(values.brokers), group: str(values.group), port: str(values.port) });
+    },
+  },
+  bot: {
+    summary: "run the Slack bot: /flow answers, scheduled digests and alerts",
+    usage: BOT_USAGE,
+    options: { port: { type: "string" }, "run-digest": { type: "string" }, "run-alerts": { type: "boolean" } },
+    async run(context, values) {
+      return botCommand(context, { port: str(values.port), runDigest: str(values["run-digest"]), runAlerts: values["run-alerts"] === true });
+    },
+  },
+  sync: {
+    summary: "fetch new and changed issues from a source into the store (sources: jira)",
+    usage: SYNC_JIRA_USAGE,
+    options: { full: { type: "boolean" } },
+    async run(context, values, positionals) {
+      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to sync: ${SYNC_JIRA_USAGE}`);
+      return syncJiraCommand(context, { full: values.full === true });
+    },
+  },
+  remap: {
+    summary: "re-map stored raw payloads with the current config (sources: jira)",
+    usage: REMAP_JIRA_USAGE,
+    options: {},
+    async run(context, _values, positionals) {
+      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to re-map: ${REMAP_JIRA_USAGE}`);
+      return remapJiraCommand(context);
+    },
+  },
+  demo: {
+    summary: "generate a realistic sample into a fresh store and print every metric",
+    usage: "flowpulse demo [--data DIR] [--items N] [--seed N]",
+    options: { items: { type: "string" }, seed: { type: "string" } },
+    async run(context, values, _positionals, global) {
+      await runDemo(context, {
+        data: global.data,
+        items: positiveInt("items", str(values.items), 2400),
+        seed: positiveInt("seed", str(values.seed), 42),
+      });
+    },
+  },
+};
+
+function help(): string {
+  const lines = [
+    "flowpulse: Flow Framework metrics from your delivery data",
+    "",
+    "Usage: flowpulse <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+    "",
+    "Global options:",
+    "  --config FILE   config file (default: $FLOWPULSE_CONFIG or ./flowpulse.yaml; defaults without one)",
+    "  --data DIR      use the embedded store in DIR",
+    "  -h, --help      help for a command: flowpulse <command> --help",
+    "",
+    "Start with: flowpulse demo",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** Splits off the command name: the first argument that is neither an option nor its value. */
+function findCommand(argv: readonly string[]): { name?: string; rest: string[] } {
+  const rest = [...argv];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    if (arg === "--") break;
+    if (arg === "--config" || arg === "--data") {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) continue;
+    rest.splice(i, 1);
+    return { name: arg, rest };
+  }
+  return { rest };
+}
+
+let pipeHandled = false;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (!pipeHandled) {
+    pipeHandled = true;
+    // `flowpulse ... | head`: the reader left, which is not an error.
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+      throw error;
+    });
+  }
+  try {
+    const { name, rest } = findCommand(argv);
+    if (!name || name === "help") {
+      process.stdout.write(name === "help" && rest[0] && COMMANDS[rest[0]] ? `Usage: ${COMMANDS[rest[0]]!.usage}\n` : help());
+      return name || rest.includes("--help") || rest.includes("-h") ? 0 : 2;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}`);
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message.split(". To specify")[0]}\nUsage: ${command.usage}`);
+    }
+    const values = parsed.values as Values;
+    if (values.help) {
+      process.stdout.write(`Usage: ${command.usage}\n`);
+      return 0;
+    }
+    const global: GlobalOptions = { config: str(values.config), data: str(values.data) };
+    const context = makeContext(global);
+    return (await command.run(context, values, parsed.positionals, global)) ?? 0;
+  } catch (error) {
+    if (isUserError(error)) {
+      process.stderr.write(`flowpulse: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`flowpulse: unexpected error\n${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+/** True when this file is the program being run (`tsx cli/main.ts`), not imported. */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,104 @@
+// Output of row objects as aligned text tables, JSON or CSV. Generic over the row shape: headers
+// and number formats come from field-name conventions (`*_days` are days, `efficiency` and
+// `share` are fractions shown as percent), so new metric fields render without changes here.
+import { csvCell } from "../connectors/file/records.ts";
+
+export const OUTPUT_FORMATS = ["table", "json", "csv"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export type Row = Record<string, unknown>;
+
+const PERCENT_FIELDS = new Set(["efficiency", "share"]);
+
+/** Header text with its unit: `p85_days` -> `p85 (days)`, `share` -> `share (%)`. */
+export function headerOf(field: string): string {
+  if (field.endsWith("_days")) return `${field.slice(0, -5).replace(/_/g, " ")} (days)`;
+  if (PERCENT_FIELDS.has(field)) return `${field} (%)`;
+  if (field === "wip") return "wip (items)";
+  if (field === "flow_type") return "type";
+  if (field === "period_start") return "period";
+  return field.replace(/_/g, " ");
+}
+
+function cellText(field: string, value: unknown): string {
+  if (value === null || value === undefined) return "-";
+  if (typeof value === "number") {
+    if (PERCENT_FIELDS.has(field)) return (value * 100).toFixed(1);
+    if (field.endsWith("_days")) return value.toFixed(1);
+    return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  }
+  if (Array.isArray(value)) return value.join(", ");
+  return String(value);
+}
+
+export interface TableOptions {
+  /** Fields to show, in order; default: the keys of the first row. */
+  fields?: readonly string[];
+  /** Cut text cells longer than this. */
+  maxWidth?: number;
+}
+
+/** Aligned text columns; numbers right-aligned. */
+export function renderTable(rows: readonly Row[], options: TableOptions = {}): string {
+  if (rows.length === 0) return "(no rows)\n";
+  const fields = options.fields ?? Object.keys(rows[0] as Row);
+  const max = options.maxWidth ?? 60;
+  const numeric = fields.map((f) => rows.every((r) => r[f] === null || r[f] === undefined || typeof r[f] === "number"));
+  const body = rows.map((row) =>
+    fields.map((f) => {
+      const text = cellText(f, row[f]).replace(/\s+/g, " ");
+      return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+    }),
+  );
+  const headers = fields.map(headerOf);
+  const widths = fields.map((_, i) => Math.max(headers[i]!.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n";
+}
+
+export function renderCsv(rows: readonly Row[], fields?: readonly string[]): string {
+  if (rows.length === 0) return fields ? fields.join(",") + "\n" : "";
+  const columns = fields ?? Object.keys(rows[0] as Row);
+  const lines = [columns.map(csvCell).join(",")];
+  for (const row of rows) {
+    lines.push(columns.map((f) => csvCell(Array.isArray(row[f]) ? (row[f] as unknown[]).join("|") : row[f])).join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function renderJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
+export function render(rows: readonly Row[], format: OutputFormat, options: TableOptions = {}): string {
+  if (format === "json") return renderJson(rows);
+  if (format === "csv") return renderCsv(rows, options.fields);
+  return renderTable(rows, options);
+}
+
+/**
+ * Long rows (one per period and type) turned into one row per period with a column per type and
+ * a total: easier to read in a terminal. Types are ordered feature, defect, risk, debt, others.
+ */
+export function pivotByType(rows: readonly Row[], periodField: string, valueField: string): Row[] {
+  const order = ["feature", "defect", "risk", "debt"];
+  const types = [...new Set(rows.map((r) => String(r.flow_type)))].sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b),
+  );
+  const byPeriod = new Map<string, Row>();
+  for (const row of rows) {
+    const period = String(row[periodField]);
+    let out = byPeriod.get(period);
+    if (!out) {
+      out = { [periodField]: period, ...Object.fromEntries(types.map((t) => [t, 0])), total: 0 };
+      byPeriod.set(period, out);
+    }
+    const value = Number(row[valueField]);
+    out[String(row.flow_type)] = value;
+    out.total = (out.total as number) + value;
+  }
+  return [...byPeriod.values()];
+}

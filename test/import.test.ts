@@ -1,0 +1,147 @@
+// The streaming file import against a real embedded chDB store: exact counts, a hand-checked
+// metric, rejections with file:line, CSV matching JSONL, and re-import changing nothing.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFiles, ImportError } from "../connectors/file/import.ts";
+import { distribution, efficiency, flowTime, velocity } from "../metrics/query.ts";
+import type { MetricFilters } from "../metrics/api.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/store.ts";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/import/", import.meta.url));
+const fixture = (name: string) => path.join(FIXTURES, name);
+const JANUARY: MetricFilters = { sinceMs: Date.UTC(2026, 0, 1), untilMs: Date.UTC(2026, 1, 1), period: "week", timezone: "UTC" };
+
+let dir: string;
+let store: Store;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "fp-import-"));
+  store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
+});
+
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function count(sql: string): Promise<number> {
+  const [row] = await store.query<{ n: number }>(sql);
+  return Number(row?.n);
+}
+
+/** Every metric figure of a stream, as one comparable value. */
+async function figures(stream: string) {
+  const filters = { ...JANUARY, stream };
+  return {
+    velocity: await velocity(store, filters),
+    time: await flowTime(store, filters),
+    efficiency: await efficiency(store, filters),
+    distribution: await distribution(store, filters),
+  };
+}
+
+describe("import", () => {
+  it("imports JSONL with exact counts and hand-checked figures", async () => {
+    const summary = await importFiles(store, [fixture("basic.jsonl")], { batchSize: 3, commitEvery: 4 });
+    expect(summary).toMatchObject({ files: 1, items: 4, transitions: 11, rejected: 0 });
+    expect(await count("SELECT count() AS n FROM work_items FINAL WHERE stream = 'alpha'")).toBe(4);
+    expect(await count("SELECT count() AS n FROM transitions FINAL WHERE item_id LIKE 'fx:A-%'")).toBe(11);
+
+    // A-1 (feature): active 01-06 09:00 -> review 01-07 09:00 (given as 04:00-05:00) -> done 01-08
+    // 09:00 (epoch ms): flow 2 days, half active. A-2 (defect): 1 day, all active. A-3 is WIP and
+    // A-4 canceled: neither delivered.
+    const f = await figures("alpha");
+    expect(f.velocity).toEqual([
+      { period_start: "2026-01-05", flow_type: "defect", items: 1 },
+      { period_start: "2026-01-05", flow_type: "feature", items: 1 },
+    ]);
+    expect(f.time.map((r) => [r.flow_type, r.p50_days])).toEqual([["defect", 1], ["feature", 2]]);
+    expect(f.efficiency.map((r) => [r.flow_type, r.efficiency])).toEqual([["defect", 1], ["feature", 0.5]]);
+    const wip = f.distribution.filter((r) => r.scope === "wip");
+    expect(wip.map((r) => [r.flow_type, r.items])).toEqual([["feature", 1]]);
+  });
+
+  it("imports the same data from CSV (items and transitions files) with the same figures", async () => {
+    const summary = await importFiles(store, [fixture("items.csv"), fixture("transitions.csv")]);
+    expect(summary).toMatchObject({ files: 2, items: 4, transitions: 11, rejected: 0 });
+    const beta = await figures("beta");
+    const alpha = await figures("alpha");
+    expect(beta).toEqual(alpha);
+    // Quoting edge cases arrive intact: doubled quotes, a comma, a line break, blanks kept.
+    const titles = await store.query<{ key: string; title: string; labels: string[]; deleted: number }>(
+      "SELECT key, title, labels, deleted FROM work_items FINAL WHERE stream = 'beta' ORDER BY key",
+    );
+    expect(titles).toEqual([
+      { key: "B-1", title: "Add export", labels: ["customer"], deleted: 0 },
+      { key: "B-2", title: 'Fix "crash", on save', labels: [], deleted: 0 },
+      { key: "B-3", title: "Two-line\ntitle, with comma", labels: ["customer", "urgent"], deleted: 0 },
+      { key: "B-4", title: " padded ", labels: [], deleted: 0 },
+    ]);
+  });
+
+  it("rejects malformed lines with file:line and a reason, and imports the rest", async () => {
+    const summary = await importFiles(store, [fixture("bad.jsonl")]);
+    expect(summary).toMatchObject({ items: 1, transitions: 3, rejected: 5 });
+    const rejected = await store.query<{ reference: string; reason: string; payload: string }>(
+      "SELECT reference, reason, payload FROM rejected_records WHERE reference LIKE '%bad.jsonl:%' ORDER BY length(reference), reference",
+    );
+    const byLine = rejected.map((r) => [r.reference.replace(/^.*bad\.jsonl:/, ""), r.reason]);
+    expect(byLine).toEqual([
+      ["2", expect.stringMatching(/^not valid JSON/)],
+      ["4", 'at: timestamp "2026-01-06 09:00:00" has no UTC offset (add Z or ±HH:MM)'],
+      ["5", 'kind: "comment" is not "item" or "transition"'],
+      ["6", expect.stringMatching(/^to_flow_state: /)],
+      ["9", 'created_at: timestamp "2026-02-30T09:00:00Z" is not a real date and time'],
+    ]);
+    expect(rejected[2]?.payload).toBe('{"kind":"comment","item_id":"fx:C-1","text":"hello"}');
+    // The valid rest of the file made a delivered feature with one day of flow time.
+    const time = await flowTime(store, { ...JANUARY, stream: "gamma" });
+    expect(time.map((r) => [r.flow_type, r.items, r.p50_days])).toEqual([["feature", 1, 1]]);
+  });
+
+  it("changes no figure when the same files are imported again", async () => {
+    const before = { alpha: await figures("alpha"), beta: await figures("beta") };
+    const rows = "SELECT count() AS n FROM transitions FINAL";
+    const transitionsBefore = await count(rows);
+    const again = await importFiles(store, [fixture("basic.jsonl"), fixture("items.csv"), fixture("transitions.csv")]);
+    expect(again).toMatchObject({ items: 8, transitions: 22, rejected: 0 });
+    expect(await count(rows)).toBe(transitionsBefore);
+    expect({ alpha: await figures("alpha"), beta: await figures("beta") }).toEqual(before);
+  });
+
+  it("reports a CSV row with the wrong number of cells and a file ending inside a quote", async () => {
+    const file = path.join(dir, "broken.csv");
+    writeFileSync(file, 'event_id,item_id,to_state,to_flow_state,at\nX#1,fx:X,To Do,new\nX#2,fx:X,"To Do,new,2026-01-05T09:00:00Z\n');
+    const summary = await importFiles(store, [file]);
+    expect(summary).toMatchObject({ transitions: 0, rejected: 2 });
+    expect(summary.firstRejections.map((r) => [r.reference, r.reason])).toEqual([
+      [`${file}:2`, "expected 5 cells, found 4"],
+      [`${file}:3`, "file ends inside a quoted cell"],
+    ]);
+  });
+
+  it("reads JSONL with a byte order mark, CRLF line ends and no final newline", async () => {
+    const file = path.join(dir, "windows.jsonl");
+    const lines = [
+      '{"kind":"item","item_id":"fx:W-1","source":"fx","stream":"delta","key":"W-1","flow_type":"risk","created_at":"2026-01-05T09:00:00Z"}',
+      '{"kind":"transition","event_id":"W-1#0","item_id":"fx:W-1","to_state":"Open","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}',
+      '{"kind":"transition","event_id":"W-1#1","item_id":"fx:W-1","from_state":"Open","to_state":"Closed","to_flow_state":"done","at":"2026-01-05T21:00:00Z"}',
+    ];
+    writeFileSync(file, "\uFEFF" + lines.join("\r\n"));
+    expect(await importFiles(store, [file])).toMatchObject({ items: 1, transitions: 2, rejected: 0 });
+    const time = await flowTime(store, { ...JANUARY, stream: "delta" });
+    expect(time.map((r) => [r.flow_type, r.p50_days])).toEqual([["risk", 0.5]]);
+  });
+
+  it("refuses a whole file it cannot use, before importing anything", async () => {
+    await expect(importFiles(store, [fixture("basic.jsonl"), path.join(dir, "missing.jsonl")])).rejects.toThrow(ImportError);
+    const header = path.join(dir, "header.csv");
+    writeFileSync(header, "id,colour\n1,red\n");
+    await expect(importFiles(store, [header])).rejects.toThrow(/header\.csv:1: unknown column\(s\) id, colour/);
+    await expect(importFiles(store, [path.join(dir, "data.txt")], {})).rejects.toThrow(ImportError);
+  });
+});
