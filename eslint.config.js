@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "data/", "bench/results/", ".flowpulse/", "scripts/kafka/.work/"] },
+  { ignores: ["node_modules/", "data/", "bench/results/", ".flowpulse/", "scripts/kafka/.work/", "scratch/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
