@@ -1,6 +1,6 @@
 // What every command gets: the validated config (with --data applied) and a way to open the store.
 import { loadConfig, type Config } from "../core/config.ts";
-import { openStore } from "../store/open.ts";
+import { connectStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 
 export interface GlobalOptions {
@@ -10,7 +10,10 @@ export interface GlobalOptions {
 
 export interface CommandContext {
   config: Config;
-  /** Opens (and migrates) the configured store; the caller closes it. */
+  /**
+   * Opens (and migrates) the configured store, or connects to the `flowpulse serve` that owns it;
+   * the caller closes it.
+   */
   openStore(): Promise<Store>;
   out(text: string): void;
   err(text: string): void;
@@ -22,7 +25,7 @@ export function makeContext(global: GlobalOptions, env: NodeJS.ProcessEnv = proc
   if (global.data) config.store = { kind: "embedded", path: global.data };
   return {
     config,
-    openStore: () => openStore(config.store, env),
+    openStore: () => connectStore(config.store, env),
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };

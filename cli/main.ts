@@ -8,6 +8,7 @@ import { METRIC_NAMES } from "../metrics/api.ts";
 import { sqlFile } from "../store/sql.ts";
 import { makeContext, withStore, type CommandContext, type GlobalOptions } from "./context.ts";
 import { runDemo } from "./demo.ts";
+import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
@@ -141,6 +142,14 @@ const COMMANDS: Record<string, Command> = {
     async run(context, _values, positionals) {
       if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to re-map: ${REMAP_JIRA_USAGE}`);
       return remapJiraCommand(context);
+    },
+  },
+  serve: {
+    summary: "run stream, bot and Jira sync in one process that owns the store and shares it",
+    usage: SERVE_USAGE,
+    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" } },
+    async run(context, values) {
+      return serveCommand(context, { stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true });
     },
   },
   demo: {

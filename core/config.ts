@@ -41,6 +41,21 @@ export const MetricsConfigSchema = z.object({
 });
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 
+export const ServeConfigSchema = z.object({
+  share_port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(0)
+    .describe("loopback port on which serve shares the embedded store with other local commands (0: any free port)"),
+  jira_sync_cron: z
+    .string()
+    .default("*/15 * * * *")
+    .describe("when serve runs the incremental Jira sync (cron, in metrics.timezone), if sources.jira is set"),
+});
+export type ServeConfig = z.infer<typeof ServeConfigSchema>;
+
 export const ConfigSchema = z.object({
   store: StoreConfigSchema.default({ kind: "embedded", path: "./data/flowpulse" }),
   metrics: MetricsConfigSchema.default(MetricsConfigSchema.parse({})),
@@ -55,6 +70,7 @@ export const ConfigSchema = z.object({
     })
     .default({}),
   slack: SlackConfigSchema.optional(),
+  serve: ServeConfigSchema.default(ServeConfigSchema.parse({})),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -1,7 +1,7 @@
 // The canonical flow model: every source (Jira, GitHub, Kafka, file import) is mapped to these two
 // record kinds before it reaches the store. Names match the ClickHouse columns one to one.
 import { z } from "zod";
-import { parseTimestamp, toClickHouseTime } from "./time.ts";
+import { parseTimestamp } from "./time.ts";
 
 /** The five flow states of the Flow Framework's reference product. */
 export const FLOW_STATES = ["new", "active", "waiting", "done", "canceled"] as const;
@@ -56,15 +56,6 @@ export const TransitionSchema = z.object({
 });
 export type Transition = z.output<typeof TransitionSchema>;
 export type TransitionInput = z.input<typeof TransitionSchema>;
-
-/** Row shapes as written to ClickHouse (JSONEachRow). */
-export function workItemRow(item: WorkItem, version: number) {
-  return { ...item, created_at: toClickHouseTime(item.created_at), deleted: item.deleted ? 1 : 0, version };
-}
-
-export function transitionRow(transition: Transition, ingestedAtMs: number) {
-  return { ...transition, at: toClickHouseTime(transition.at), ingested_at: toClickHouseTime(ingestedAtMs) };
-}
 
 /** A record that could not be accepted, with enough context to find and fix it. */
 export interface Rejection {

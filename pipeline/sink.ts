@@ -2,7 +2,7 @@
 // the items they touch, and rebuilds those items' derived rows (state_intervals, item_flow) so the
 // metric views see the change. Storing is idempotent: the tables collapse repeats by key.
 import { randomUUID } from "node:crypto";
-import { transitionRow, workItemRow, type Rejection, type Transition, type WorkItem } from "../core/model.ts";
+import type { Rejection, Transition, WorkItem } from "../core/model.ts";
 import { sqlFile, sqlFolder } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 
@@ -11,6 +11,20 @@ let lastVersion = 0;
 export function nextVersion(): number {
   lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
   return lastVersion;
+}
+
+const QUEUE_COLUMNS = ["batch_id", "item_id"] as const;
+const ITEM_COLUMNS = ["item_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels", "created_at", "source_type", "deleted", "version"] as const;
+const TRANSITION_COLUMNS = ["event_id", "item_id", "from_state", "to_state", "to_flow_state", "at", "ingested_at"] as const;
+
+/** A work item's values in ITEM_COLUMNS order, created_at as epoch ms. */
+function workItemValues(item: WorkItem, version: number): unknown[] {
+  return [item.item_id, item.source, item.stream, item.key, item.title, item.url, item.flow_type, item.team, item.labels, Math.trunc(item.created_at), item.source_type, item.deleted ? 1 : 0, version];
+}
+
+/** A transition's values in TRANSITION_COLUMNS order, times as epoch ms. */
+function transitionValues(t: Transition, ingestedAtMs: number): unknown[] {
+  return [t.event_id, t.item_id, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at), ingestedAtMs];
 }
 
 export interface WriteBatch {
@@ -51,12 +65,14 @@ export class FlowSink {
     };
     for (const item of items) note(item.item_id);
     for (const transition of transitions) note(transition.item_id);
-    // Queue first: if the process stops after the rows land, the next start still derives them.
-    await this.store.insertRows("refresh_queue", touched);
     const version = nextVersion();
     const ingestedAt = Date.now();
-    await this.store.insertRows("work_items", items.map((item) => workItemRow(item, version)));
-    await this.store.insertRows("transitions", transitions.map((t) => transitionRow(t, ingestedAt)));
+    // Queue first: if the process stops after the rows land, the next start still derives them.
+    // Positional rows, times as epoch ms: about half the cost of an object per row, both in JS
+    // and in the store's parser, which matters to the stream at 100k events/s.
+    await this.store.insertCompact("refresh_queue", QUEUE_COLUMNS, touched.map((t) => [t.batch_id, t.item_id]));
+    await this.store.insertCompact("work_items", ITEM_COLUMNS, items.map((item) => workItemValues(item, version)));
+    await this.store.insertCompact("transitions", TRANSITION_COLUMNS, transitions.map((t) => transitionValues(t, ingestedAt)));
     this.counts.items += items.length;
     this.counts.transitions += transitions.length;
   }

@@ -2,7 +2,7 @@
 // process-wide singleton per path; `flowpulse serve` owns it and other processes go through serve.
 import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
-import { parseJsonEachRow, StoreError, toJsonEachRow, type QueryParams, type Store } from "./store.ts";
+import { parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 export class ChdbStore implements Store {
   readonly kind = "embedded" as const;
@@ -28,7 +28,13 @@ export class ChdbStore implements Store {
 
   async insertRows(table: string, rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.session.insert({ table, values: toJsonEachRow(rows), format: "JSONEachRow" });
+    await this.session.insert({ table, values: toJsonLines(rows), format: "JSONEachRow" });
+  }
+
+  async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    // A JSON number in a DateTime64(3) column is read as ticks, i.e. epoch milliseconds.
+    await this.session.insert({ table, values: toJsonLines(rows), format: "JSONCompactEachRow", columns });
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,8 @@ interface ServeFile {
 type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
-  | { op: "insert"; table: string; rows: object[] };
+  | { op: "insert"; table: string; rows: object[] }
+  | { op: "insertCompact"; table: string; columns: string[]; rows: unknown[][] };
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
 
@@ -59,6 +60,10 @@ export class RemoteStore implements Store {
     if (rows.length > 0) await this.call({ op: "insert", table, rows: [...rows] });
   }
 
+  async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (rows.length > 0) await this.call({ op: "insertCompact", table, columns: [...columns], rows: rows.map((row) => [...row]) });
+  }
+
   async close(): Promise<void> {}
 
   private async call<T>(request: Request): Promise<T> {
@@ -97,6 +102,7 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "query") return reply(200, { result: await store.query(request.sql, request.params) });
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
+      if (request.op === "insertCompact") return reply(200, { result: await store.insertCompact(request.table, request.columns, request.rows) });
       return reply(400, { error: "unknown operation" });
     } catch (error) {
       return reply(500, { error: (error as Error).message });

@@ -39,6 +39,11 @@ export class ClickHouseServerStore implements Store {
     await this.client.insert({ table, values: rows as object[], format: "JSONEachRow" });
   }
 
+  async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({ table, values: rows as unknown[][], format: "JSONCompactEachRow", columns: [...columns] as [string, ...string[]] });
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

@@ -43,6 +43,7 @@ function countingStore(inner: Store): Store {
     query: (sql, params) => { queries += 1; return inner.query(sql, params); },
     command: (sql, params) => { queries += 1; return inner.command(sql, params); },
     insertRows: (table, rows) => inner.insertRows(table, rows),
+    insertCompact: (table, columns, rows) => inner.insertCompact(table, columns, rows),
     close: () => inner.close(),
   };
 }

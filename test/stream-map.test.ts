@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { KafkaConfigSchema, TopicConfigSchema } from "../connectors/kafka/config.ts";
-import { decodeEvent, deriveEventId, mergeItem, UNKNOWN_FROM_STATE, withDefaultTitle } from "../connectors/kafka/map.ts";
+import { fastIncidentEvent, fastOrderEvent, IncidentEventSchema, OrderEventSchema } from "../connectors/kafka/contracts.ts";
+import { decodeEvent, deriveEventId, mergeItem, UNKNOWN_FROM_STATE, validateEvent, withDefaultTitle } from "../connectors/kafka/map.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/kafka/${name}`, import.meta.url), "utf8").split("\n").filter(Boolean);
 const orders = TopicConfigSchema.parse({ topic: "orders", contract: "order" });
@@ -121,5 +122,65 @@ describe("mapping events", () => {
     expect(assigned.item!.title).toBe("");
     expect(mergeItem(opened.item!, assigned.item!).title).toBe("VPN drops every hour");
     expect(withDefaultTitle(assigned.item!).title).toBe("Incident INC0010001");
+  });
+});
+
+describe("fast validation path", () => {
+  // The hand-written checks skip zod for plain valid events; they must never accept what zod
+  // refuses, and must output exactly what zod outputs.
+  const order = { schema: "order.v1", order_id: "o-1", status: "approved", event_time: "2024-03-01T10:30:00.000Z" };
+  const orderCases: Record<string, unknown>[] = [
+    order,
+    { ...order, event_time: "2024-03-01T10:30:00+01:00", created_at: 1709285400000, event_id: "e-1", seller_id: 17, channel: "web", estimated_delivery_date: "2024-03-08" },
+    { ...order, estimated_delivery_date: "2024-03-08T00:00:00.000Z", extra: "ignored" },
+    { ...order, status: " Approved " },
+    { ...order, order_id: " o-1 " },
+    { ...order, order_id: "" },
+    { ...order, order_id: -1 },
+    { ...order, order_id: 1.5 },
+    { ...order, event_time: "2024-02-30T10:30:00.000Z" },
+    { ...order, event_time: "2024-02-29T10:30:00.000Z" },
+    { ...order, event_time: "2023-02-29T10:30:00.000Z" },
+    { ...order, event_time: "1969-12-31T23:59:59.999Z" },
+    { ...order, event_time: "2024-03-01T24:00:00.000Z" },
+    { ...order, event_time: "2024-03-01T10:30:00" },
+    { ...order, event_time: null },
+    { ...order, channel: "" },
+    { ...order, channel: null },
+    { ...order, schema: "order.v2" },
+    { ...order, estimated_delivery_date: "soon" },
+  ];
+  const incident = { schema: "incident.v1", number: "INC1", state: "in_progress", event_time: "2024-03-04T10:00:00.000Z" };
+  const incidentCases: Record<string, unknown>[] = [
+    incident,
+    { ...incident, state: "on_hold", hold_reason: "awaiting_vendor", priority: 2, category: "network", assignment_group: "netops", short_description: "VPN", reopen_count: 1 },
+    { ...incident, state: "on_hold" },
+    { ...incident, hold_reason: "awaiting_user" },
+    { ...incident, state: "on_hold", hold_reason: "awaiting_godot" },
+    { ...incident, priority: " 2 " },
+    { ...incident, reopen_count: -1 },
+    { ...incident, short_description: 7 },
+  ];
+
+  it("accepts only what zod accepts, with zod's output", () => {
+    let fast = 0;
+    for (const [cases, check, schema] of [
+      [orderCases, fastOrderEvent, OrderEventSchema],
+      [incidentCases, fastIncidentEvent, IncidentEventSchema],
+    ] as const) {
+      for (const raw of cases) {
+        const zod = schema.safeParse(raw);
+        const quick = check(raw);
+        if (quick) {
+          fast += 1;
+          expect(zod.success, JSON.stringify(raw)).toBe(true);
+          expect(quick).toEqual(zod.data);
+        }
+        const validated = validateEvent(schema === OrderEventSchema ? orders : incidents, raw);
+        expect(validated.ok, JSON.stringify(raw)).toBe(zod.success);
+        if (validated.ok) expect(validated.event).toEqual(zod.data);
+      }
+    }
+    expect(fast).toBeGreaterThanOrEqual(5); // the common shapes really take the fast path
   });
 });

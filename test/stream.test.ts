@@ -256,7 +256,8 @@ describe.skipIf(unavailable !== null)(suiteName, () => {
   it("loses and doubles nothing when a second consumer joins the group mid-stream", async () => {
     const topic = `rebalance-${run}`;
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] });
-    const ORDERS = 1500;
+    // Enough events that the stream is still running after the ~3 s a rebalance takes.
+    const ORDERS = 6000;
     const statuses = ["purchased", "approved", "invoiced", "shipped", "delivered"] as const;
     const base = Date.parse("2024-01-01T00:00:00Z");
     let expectedAtSum = 0;

@@ -1,10 +1,15 @@
 // Stream section: a backlog of order events on a real Kafka broker consumed into a fresh embedded
 // store. Measures sustained events/s, RSS over time, where the time goes (parse, validate, map,
 // lookup, insert, derive), then event-to-queryable latency (producer timestamp -> flush that makes
-// the event visible in flow_items is done) while events arrive live at a steady rate.
+// the event visible in flow_items is done) while events arrive live at a steady rate. Beside it: the
+// ceiling of broker + kafkajs alone (a consumer that only counts), and the process's CPU split into
+// event loop and chDB threads.
 // Size: FLOWPULSE_BENCH_STREAM_EVENTS, else 5 events per `items`, else 1M (the issue's target is 5M).
+// Experiments: FLOWPULSE_BENCH_STREAM_MAX_ROWS (flush size), FLOWPULSE_BENCH_STREAM_FETCH_KB
+// (fetch bytes per partition); both default to the config defaults.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import path from "node:path";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { KafkaConfigSchema } from "../../connectors/kafka/config.ts";
@@ -63,6 +68,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const liveRate = Number(process.env.FLOWPULSE_BENCH_STREAM_LIVE_RATE ?? 20_000);
   const liveSeconds = Number(process.env.FLOWPULSE_BENCH_STREAM_LIVE_SECONDS ?? 10);
   const params: Record<string, number | string> = { events: total, orders, partitions: 3, live_rate_per_s: liveRate, live_seconds: liveSeconds };
+  if (process.env.FLOWPULSE_BENCH_STREAM_MAX_ROWS) params.max_rows = Number(process.env.FLOWPULSE_BENCH_STREAM_MAX_ROWS);
+  if (process.env.FLOWPULSE_BENCH_STREAM_FETCH_KB) params.fetch_kb_per_partition = Number(process.env.FLOWPULSE_BENCH_STREAM_FETCH_KB);
   const figures: Record<string, number | string | null> = {};
 
   const broker: KafkaBroker | null = await startKafka();
@@ -93,6 +100,60 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     figures.produce_events_per_s = Math.round(total / produceSeconds);
     log(`backlog of ${total} events produced in ${produceSeconds.toFixed(1)} s`);
 
+    // The ceiling of broker + kafkajs alone on this machine: a consumer that only counts messages
+    // over the same backlog with the pipeline's fetch settings. What the pipeline loses beyond this
+    // is ours (parse, validate, map, store, derive).
+    {
+      const defaults = KafkaConfigSchema.parse({});
+      const counter = kafka.consumer({
+        groupId: `bench-count-${run}`,
+        maxBytesPerPartition: defaults.fetch.max_bytes_per_partition,
+        maxBytes: defaults.fetch.max_bytes,
+        maxWaitTimeInMs: defaults.fetch.max_wait_ms,
+      });
+      await counter.connect();
+      await counter.subscribe({ topics: [topic], fromBeginning: true });
+      let counted = 0;
+      let parsedToo = 0;
+      const countStart = performance.now();
+      let countDone!: () => void;
+      const allCounted = new Promise<void>((resolve) => (countDone = resolve));
+      await counter.run({
+        partitionsConsumedConcurrently: defaults.batch.partitions_concurrently,
+        eachBatch: async ({ batch }) => {
+          counted += batch.messages.length;
+          if (counted >= total) countDone();
+        },
+      });
+      await allCounted;
+      figures.broker_consume_events_per_s = Math.round(total / ((performance.now() - countStart) / 1000));
+      await counter.disconnect();
+      // Same again with JSON.parse of every value: the floor of any JSON pipeline in this process.
+      const parser = kafka.consumer({
+        groupId: `bench-parse-${run}`,
+        maxBytesPerPartition: defaults.fetch.max_bytes_per_partition,
+        maxBytes: defaults.fetch.max_bytes,
+        maxWaitTimeInMs: defaults.fetch.max_wait_ms,
+      });
+      await parser.connect();
+      await parser.subscribe({ topics: [topic], fromBeginning: true });
+      const parseStart = performance.now();
+      let parseDone!: () => void;
+      const allParsed = new Promise<void>((resolve) => (parseDone = resolve));
+      await parser.run({
+        partitionsConsumedConcurrently: defaults.batch.partitions_concurrently,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) if (m.value) JSON.parse(m.value.toString("utf8"));
+          parsedToo += batch.messages.length;
+          if (parsedToo >= total) parseDone();
+        },
+      });
+      await allParsed;
+      figures.broker_consume_parse_events_per_s = Math.round(total / ((performance.now() - parseStart) / 1000));
+      await parser.disconnect();
+      log(`broker ceiling: ${figures.broker_consume_events_per_s} events/s counting, ${figures.broker_consume_parse_events_per_s} with JSON.parse`);
+    }
+
     store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
     const config = KafkaConfigSchema.parse({
       brokers: broker.brokers,
@@ -100,6 +161,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       topics: [{ topic, contract: "order", source: "bench" }],
       dlq_topic: `bench-dlq-${run}`,
       http: { enabled: false },
+      // Defaults unless overridden, so the bench measures what a user gets.
+      ...(process.env.FLOWPULSE_BENCH_STREAM_MAX_ROWS
+        ? { batch: { max_rows: Number(process.env.FLOWPULSE_BENCH_STREAM_MAX_ROWS), max_pending_rows: 4 * Number(process.env.FLOWPULSE_BENCH_STREAM_MAX_ROWS) } }
+        : {}),
+      ...(process.env.FLOWPULSE_BENCH_STREAM_FETCH_KB
+        ? { fetch: { max_bytes_per_partition: 1024 * Number(process.env.FLOWPULSE_BENCH_STREAM_FETCH_KB), max_bytes: 4 * 1024 * Number(process.env.FLOWPULSE_BENCH_STREAM_FETCH_KB) } }
+        : {}),
     });
     let stored = 0;
     let firstFlushAt = 0;
@@ -112,6 +180,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     consumer = new StreamConsumer({ config, store, brokers: broker.brokers, onFlush, log: (line) => log(line) });
     const sampler = setInterval(() => rss.push({ t: performance.now(), mb: process.memoryUsage.rss() / 2 ** 20 }), 1_000);
     t = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
+    // Long synchronous stretches (kafkajs decoding a whole fetch response, GC) delay every store
+    // step's continuation: the store chain waits on the event loop.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     await consumer.start();
     let lastLog = 0;
     while (stored < total) {
@@ -123,6 +197,16 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     }
     const drained = performance.now();
     const seconds = (drained - t) / 1000;
+    // CPU of this process (event loop + chDB's threads) against the event loop's busy time: the
+    // difference is what chDB did (inserts, derive, background merges) beside JavaScript.
+    const cpu = process.cpuUsage(cpuBefore);
+    const elu = performance.eventLoopUtilization(eluBefore);
+    loopDelay.disable();
+    figures.event_loop_delay_p99_ms = Math.round(loopDelay.percentile(99) / 1e6);
+    figures.event_loop_delay_max_ms = Math.round(loopDelay.max / 1e6);
+    figures.cpu_seconds_process = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+    figures.cpu_seconds_event_loop = Math.round(elu.active / 10) / 100;
+    figures.cpu_us_per_event = Math.round(((cpu.user + cpu.system) / total) * 10) / 10;
     figures.backlog_seconds = Math.round(seconds * 10) / 10;
     figures.events_per_s = Math.round(total / seconds);
     figures.events_per_s_after_first_flush = Math.round(total / ((drained - firstFlushAt) / 1000));

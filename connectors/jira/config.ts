@@ -69,6 +69,13 @@ export const JiraConfigSchema = z
     page_size: z.number().int().min(1).max(100).default(50).describe("issues per search page (Jira caps this at 100)"),
     changelog_page_size: z.number().int().min(1).max(100).default(100),
     concurrency: z.number().int().min(1).max(16).default(4).describe("parallel changelog page fetches"),
+    commit_issues: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(1000)
+      .describe("issues stored per commit; the resume cursor is saved after each commit, so a killed run re-reads at most this many"),
     stream: z.string().trim().min(1).default("software").describe("value stream the issues belong to"),
     team: JiraTeamSchema,
     overlap_minutes: z

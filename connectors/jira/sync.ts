@@ -26,6 +26,36 @@ export interface JiraSyncProgress {
   retries: number;
   waitedMs: number;
   markedDeleted: number;
+  /** Where the run's time went (ms); fetches overlap the store work, so only waits are counted. */
+  timings: JiraSyncTimings;
+}
+
+export interface JiraSyncTimings {
+  /** Waiting for the next search page (and its changelogs) after the previous one was stored. */
+  fetchWaitMs: number;
+  mapMs: number;
+  /** raw_payloads inserts. */
+  rawMs: number;
+  /** Items, transitions and rejections through the FlowSink. */
+  writeMs: number;
+  /** FlowSink commits (derived rows). */
+  commitMs: number;
+  /** Resume cursor saves. */
+  stateMs: number;
+  /** Waiting for the previous batch to be stored before handing over the next. */
+  storeWaitMs: number;
+}
+
+interface Filling {
+  batch: PageBatch;
+  pages: number;
+  issues: number;
+}
+
+interface FetchedPage {
+  count: number;
+  next: Cursor | null;
+  complete: { issue: RawIssue; error: string | null }[];
 }
 
 export interface JiraSyncOptions {
@@ -116,13 +146,22 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
   const progress: JiraSyncProgress = {
     mode: run.mode, resumed, pages: run.pages, issues: run.issues, items: 0, transitions: 0, rejected: 0,
     changelogPages: 0, rateLimitWaits: 0, retries: 0, waitedMs: 0, markedDeleted: 0,
+    timings: { fetchWaitMs: 0, storeWaitMs: 0, mapMs: 0, rawMs: 0, writeMs: 0, commitMs: 0, stateMs: 0 },
   };
   const sink = new FlowSink(store);
   const announced = new Set<string>();
   const extraFields = jira.team.field ? [jira.team.field] : [];
-  let cursor: Cursor | null = run.cursor;
-  while (cursor) {
-    const page = await client.searchPage(run.jql, cursor, extraFields);
+  const timings = progress.timings;
+  const timed = async <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[key] += performance.now() - t0;
+    }
+  };
+  const fetchPage = async (at: Cursor): Promise<FetchedPage> => {
+    const page = await client.searchPage(run.jql, at, extraFields);
     const complete = await mapLimit(page.issues, jira.concurrency, async (issue) => {
       try {
         return { issue: await client.withFullChangelog(issue), error: null };
@@ -131,33 +170,80 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
         throw error;
       }
     });
-    const batch = mapPage(complete, ctx, announced, log);
-    await store.insertRows("raw_payloads", batch.raw);
-    await sink.write({ items: batch.items, transitions: batch.transitions });
-    await sink.reject(batch.rejections);
-    await sink.commit();
+    return { count: page.issues.length, next: page.next, complete };
+  };
 
+  // Pages are stored in batches of about commit_issues: each store write and each commit (derived
+  // rows) has a fixed cost far above a page's worth of rows. A batch is stored while the next one
+  // is fetched and mapped; batches are stored one at a time, in order, and the cursor is saved
+  // only after a batch is committed, so a run that dies re-reads uncommitted pages, never skips
+  // them. Memory: the batch being stored, the one being filled and one page fetched ahead.
+  let filling: Filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+  let storing: Promise<void> | null = null;
+  const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
+    await timed("rawMs", () => store.insertRows("raw_payloads", batch.raw));
+    await timed("writeMs", async () => {
+      await sink.write({ items: batch.items, transitions: batch.transitions });
+      await sink.reject(batch.rejections);
+    });
+    await timed("commitMs", () => sink.commit());
     if (batch.maxUpdated !== null) run.maxUpdated = Math.max(run.maxUpdated ?? batch.maxUpdated, batch.maxUpdated);
-    run.pages += 1;
-    run.issues += page.issues.length;
-    progress.pages = run.pages;
-    progress.issues = run.issues;
-    progress.items += batch.items.length;
-    progress.transitions += batch.transitions.length;
-    progress.rejected += batch.rejections.length;
+    run.pages += pages;
+    run.issues += issues;
+    if (next) {
+      run.cursor = next;
+      await timed("stateMs", () => states.save({ watermark: state.watermark, run }));
+    }
+  };
+  /** Waits for the batch being stored (its failure ends the run), then starts storing the filled one. */
+  const flush = async (next: Cursor | null) => {
+    if (storing) await timed("storeWaitMs", () => storing!);
+    storing = null;
+    if (filling.pages === 0) return;
+    storing = storeBatch(filling, next);
+    // Awaited before the next flush and at the end; until then it must not count as unhandled.
+    storing.catch(() => {});
+    filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+  };
+
+  // One page is fetched ahead (with its long changelogs) while the current one is mapped.
+  let ahead: Promise<FetchedPage> | null = fetchPage(run.cursor);
+  let lastNext: Cursor | null = run.cursor;
+  while (ahead) {
+    let page: FetchedPage;
+    try {
+      page = await timed("fetchWaitMs", () => ahead!);
+    } catch (error) {
+      // A search page failed (retries exhausted, Ctrl-C): keep what was read before it.
+      await flush(lastNext);
+      await flush(null);
+      throw error;
+    }
+    ahead = page.next ? fetchPage(page.next) : null;
+    ahead?.catch(() => {});
+    lastNext = page.next;
+
+    const t0 = performance.now();
+    const mapped = mapPage(page.complete, ctx, announced, log);
+    timings.mapMs += performance.now() - t0;
+    appendBatch(filling.batch, mapped);
+    filling.pages += 1;
+    filling.issues += page.count;
+    progress.items += mapped.items.length;
+    progress.transitions += mapped.transitions.length;
+    progress.rejected += mapped.rejections.length;
+    progress.pages += 1;
+    progress.issues += page.count;
     Object.assign(progress, {
       changelogPages: client.stats.changelogPages,
       rateLimitWaits: client.stats.rateLimitWaits,
       retries: client.stats.retries,
       waitedMs: client.stats.waitedMs,
     });
-    cursor = page.next;
-    if (cursor) {
-      run.cursor = cursor;
-      await states.save({ watermark: state.watermark, run });
-    }
-    options.onProgress?.({ ...progress });
+    if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
+    options.onProgress?.({ ...progress, timings: { ...timings } });
   }
+  await flush(null);
 
   if (run.mode === "full") progress.markedDeleted = await markUnseenDeleted(store, sink, ctx, run.startedAt);
   await states.save({ watermark: run.maxUpdated, run: null });
@@ -165,7 +251,7 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     `jira: ${run.mode} sync done: ${progress.issues} issues on ${progress.pages} pages, ${progress.transitions} status changes, ` +
       `${progress.rejected} rejected, ${progress.rateLimitWaits} rate-limit waits, ${progress.markedDeleted} marked deleted`,
   );
-  options.onProgress?.({ ...progress });
+  options.onProgress?.({ ...progress, timings: { ...progress.timings } });
   return progress;
 }
 
@@ -175,6 +261,16 @@ interface PageBatch {
   rejections: Rejection[];
   raw: { source: string; kind: string; key: string; payload: string; fetched_at: string }[];
   maxUpdated: number | null;
+}
+
+const emptyBatch = (): PageBatch => ({ items: [], transitions: [], rejections: [], raw: [], maxUpdated: null });
+
+function appendBatch(into: PageBatch, from: PageBatch): void {
+  for (const item of from.items) into.items.push(item);
+  for (const transition of from.transitions) into.transitions.push(transition);
+  for (const rejection of from.rejections) into.rejections.push(rejection);
+  for (const raw of from.raw) into.raw.push(raw);
+  if (from.maxUpdated !== null) into.maxUpdated = Math.max(into.maxUpdated ?? from.maxUpdated, from.maxUpdated);
 }
 
 function mapPage(

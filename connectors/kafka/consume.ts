@@ -1,9 +1,13 @@
 // Consumes event topics into the store. Delivery is at least once; the store is idempotent (stable
 // event ids, tables that collapse repeats), so metrics count every event exactly once:
-//  - offsets are resolved and committed only after the store holds (and has derived) the events;
+//  - offsets are committed (by hand, autoCommit off) only after the store holds and has derived
+//    the events of a flush unit; flush units are stored and committed strictly in order;
 //  - a crash or rebalance before that replays the events, which collapse onto the stored rows.
-// Partition batches decoded at the same time share one flush (group commit), so inserts carry
-// thousands of rows; a flush also happens at max_rows and after max_wait_ms.
+// Decoding runs ahead of the store: handlers decode into the open unit and return (their offsets
+// are resolved so kafkajs fetches on) while earlier units are written, so JSON/validation work on
+// the event loop overlaps chDB's insert and derive on its own threads. A unit is sealed at
+// max_rows, after max_wait_ms, or as soon as the store is idle (low latency when traffic is light,
+// big units when the store is the bottleneck). max_pending_rows bounds what waits in memory.
 import { performance } from "node:perf_hooks";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import { fromClickHouseTime } from "../../core/time.ts";
@@ -93,6 +97,10 @@ export interface StreamConsumerOptions {
 }
 
 interface Pending {
+  /** Consumer epoch the unit was decoded in; a failed flush starts a new one (see flush). */
+  epoch: number;
+  /** Next offset to commit per partition once the unit is stored: `topic|partition` -> offset. */
+  offsets: Map<string, { topic: string; partition: number; offset: string; highWatermark: string }>;
   items: Map<string, WorkItem>;
   /** Items whose created_at is the earliest event seen (order/incident topics). */
   derivedCreated: Set<string>;
@@ -105,21 +113,12 @@ interface Pending {
   timestamps: number[];
   sealed: boolean;
   timer: NodeJS.Timeout | null;
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
-function newPending(): Pending {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A failed flush is reported to the handlers that wait on it; never an unhandled rejection.
-  done.catch(() => undefined);
+function newPending(epoch: number): Pending {
   return {
+    epoch,
+    offsets: new Map(),
     items: new Map(),
     derivedCreated: new Set(),
     created: new Set(),
@@ -130,14 +129,25 @@ function newPending(): Pending {
     timestamps: [],
     sealed: false,
     timer: null,
-    done,
-    resolve,
-    reject,
   };
 }
 
 const DECODE_CHUNK = 2_000;
 const MAX_DETAIL = 1_000;
+/**
+ * Items (order/incident topics) whose stored created_at/title/team/labels this consumer knows
+ * because it wrote them last: their flush needs no store lookup. Bounded; cleared on every
+ * rebalance (another member may have written the items meanwhile) and after a failed flush.
+ */
+const KNOWN_ITEMS_MAX = 100_000;
+/**
+ * Sealed units that may wait for the store: one being written plus one ready. Decoding further
+ * ahead gains nothing (the store is the bottleneck then) and only costs memory and latency, so a
+ * handler waits here, which also stops kafkajs from fetching more (it fetches after handlers).
+ */
+const UNITS_IN_FLIGHT = 2;
+
+type KnownItem = Pick<WorkItem, "created_at" | "title" | "team" | "labels">;
 
 export class StreamConsumer {
   readonly stats = new StreamStats();
@@ -148,11 +158,17 @@ export class StreamConsumer {
   private readonly log: (line: string) => void;
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
-  private current = newPending();
+  private epoch = 0;
+  private current = newPending(0);
   private flushChain: Promise<void> = Promise.resolve();
   private inFlightEvents = 0;
+  private flushesInFlight = 0;
   private active = 0;
-  private waiting = 0;
+  private stopping = false;
+  /** First offset not yet committed per partition: where to seek back after a failed flush. */
+  private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly known = new Map<string, KnownItem>();
+  private roomWaiters: (() => void)[] = [];
 
   constructor(private readonly options: StreamConsumerOptions) {
     const { config } = options;
@@ -188,6 +204,7 @@ export class StreamConsumer {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.stats.rebalances += 1;
+      this.known.clear();
       this.stats.joinedAt = Date.now();
       if (this.stats.state === "starting") this.stats.state = "running";
     });
@@ -200,9 +217,9 @@ export class StreamConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: config.from_beginning });
     await consumer.run({
-      autoCommit: true,
-      // commitOffsetsIfNecessary commits whenever an offset was resolved, i.e. after every flush.
-      autoCommitThreshold: 1,
+      // Offsets are committed by flush() once a unit is stored; kafkajs only tracks the fetch
+      // position (resolved offsets), which runs ahead of the store.
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.batch.partitions_concurrently,
       eachBatch: (payload) => this.handleBatch(payload),
@@ -213,55 +230,60 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     if (this.stats.state === "stopped") return;
     this.stats.state = "stopping";
+    this.stopping = true;
+    this.wakeWaiters();
     try {
-      await this.consumer?.disconnect();
-    } finally {
+      // Commits need a running consumer, so: stop fetching, let the handlers finish, store and
+      // commit what they decoded, and only then leave the group.
+      const consumer = this.consumer;
+      if (consumer) {
+        try {
+          consumer.pause([...this.topics.keys()].map((topic) => ({ topic })));
+        } catch {
+          // not running (start failed): nothing to pause
+        }
+      }
+      while (this.active > 0) await new Promise((resolve) => setTimeout(resolve, 10));
       this.seal(this.current);
       await this.flushChain;
-      await this.producer?.disconnect();
-      this.stats.state = "stopped";
+    } finally {
+      try {
+        await this.consumer?.disconnect();
+      } finally {
+        await this.producer?.disconnect();
+        this.stats.state = "stopped";
+      }
     }
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const topic = this.topics.get(batch.topic);
-    if (!topic) return;
-    const { max_rows, max_wait_ms } = this.options.config.batch;
-    const mine = new Set<Pending>();
-    let decodedUpTo: string | null = null;
-    let resolvedUpTo: string | null = null;
-    let lastBarrier = Date.now();
-    const settle = async (force: boolean) => {
-      if (decodedUpTo === null || decodedUpTo === resolvedUpTo) return;
-      await this.barrier(mine, force);
-      lastBarrier = Date.now();
-      // A revoked partition belongs to another member now; its offsets are not ours to commit.
-      if (payload.isStale()) return;
-      payload.resolveOffset(decodedUpTo);
-      resolvedUpTo = decodedUpTo;
-      this.stats.lag.set(`${batch.topic}|${batch.partition}`, Math.max(0, Number(batch.highWatermark) - Number(decodedUpTo) - 1));
-      await payload.commitOffsetsIfNecessary();
-    };
+    if (!topic || this.stopping) return;
     this.active += 1;
     try {
       const messages = batch.messages;
       for (let start = 0; start < messages.length; start += DECODE_CHUNK) {
-        if (!payload.isRunning() || payload.isStale()) break;
+        // Stale: the partition was revoked, or a failed flush sought it back to its last commit.
+        if (!payload.isRunning() || payload.isStale() || this.stopping) break;
+        if (this.flushesInFlight >= UNITS_IN_FLIGHT) {
+          await this.waitForRoom();
+          if (!payload.isRunning() || payload.isStale() || this.stopping) break;
+        }
         const end = Math.min(messages.length, start + DECODE_CHUNK);
-        this.decode(topic, batch.partition, messages, start, end, mine);
-        decodedUpTo = messages[end - 1]!.offset;
-        if (this.current.events >= max_rows || Date.now() - lastBarrier >= max_wait_ms) await settle(true);
+        this.decode(topic, batch.partition, batch.highWatermark, messages, start, end);
+        // Resolving moves kafkajs's fetch position only; the commit waits for the store.
+        payload.resolveOffset(messages[end - 1]!.offset);
+        if (this.current.events >= this.options.config.batch.max_rows) this.seal(this.current);
         await payload.heartbeat();
       }
-      await settle(false);
     } finally {
       this.active -= 1;
       this.maybeSeal();
     }
   }
 
-  private decode(topic: TopicConfig, partition: number, messages: KafkaMessage[], start: number, end: number, mine: Set<Pending>) {
+  private decode(topic: TopicConfig, partition: number, highWatermark: string, messages: KafkaMessage[], start: number, end: number) {
     const t0 = performance.now();
     const parsed: Parsed[] = [];
     for (let i = start; i < end; i++) parsed.push(parseEvent(messages[i]!.value));
@@ -276,7 +298,9 @@ export class StreamConsumer {
 
     const pending = this.current;
     if (pending.events === 0) this.startTimer(pending);
-    mine.add(pending);
+    const key = `${topic.topic}|${partition}`;
+    if (!this.uncommitted.has(key)) this.uncommitted.set(key, { topic: topic.topic, partition, offset: messages[start]!.offset });
+    pending.offsets.set(key, { topic: topic.topic, partition, offset: String(Number(messages[end - 1]!.offset) + 1), highWatermark });
     for (let i = 0; i < mapped.length; i++) {
       const result = mapped[i]!;
       const message = messages[start + i]!;
@@ -325,23 +349,23 @@ export class StreamConsumer {
     });
   }
 
-  /** Waits until every pending unit this handler added to is stored. */
-  private async barrier(mine: Set<Pending>, force: boolean): Promise<void> {
-    this.waiting += 1;
-    try {
-      if (force && mine.has(this.current)) this.seal(this.current);
-      else this.maybeSeal();
-      const waits = [...mine].map((p) => p.done);
-      mine.clear();
-      await Promise.all(waits);
-    } finally {
-      this.waiting -= 1;
+  private async waitForRoom(): Promise<void> {
+    while (this.flushesInFlight >= UNITS_IN_FLIGHT && !this.stopping) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
   }
 
-  /** Group commit: flush once every running handler is waiting, so nobody waits for nothing. */
+  private wakeWaiters() {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Seals the open unit when it is full, or when nothing would wait for it: the store is idle and no handler is decoding. */
   private maybeSeal() {
-    if (this.current.events > 0 && this.waiting >= this.active) this.seal(this.current);
+    const pending = this.current;
+    if (pending.events === 0) return;
+    if (pending.events >= this.options.config.batch.max_rows || (this.active === 0 && this.flushesInFlight === 0)) this.seal(pending);
   }
 
   private startTimer(pending: Pending) {
@@ -353,28 +377,71 @@ export class StreamConsumer {
     if (pending.sealed) return;
     pending.sealed = true;
     if (pending.timer) clearTimeout(pending.timer);
-    if (pending === this.current) this.current = newPending();
+    if (pending === this.current) this.current = newPending(this.epoch);
+    if (pending.events === 0) return;
     this.inFlightEvents += pending.events;
+    this.flushesInFlight += 1;
     this.flushChain = this.flushChain.then(() => this.flush(pending));
   }
 
-  /** Never throws: a failure rejects the unit's promise, so its handlers re-read those events. */
+  /**
+   * Stores, derives, then commits one unit. Never throws. A failure must not let a later unit
+   * commit offsets past the lost events, so it starts a new epoch (units decoded before it are
+   * still stored, idempotently, but never committed) and seeks every partition back to its first
+   * uncommitted offset: those events are read again.
+   */
   private async flush(pending: Pending): Promise<void> {
     try {
-      if (pending.events > 0) await this.lock.run(() => this.store(pending));
-      pending.resolve();
+      await this.lock.run(() => this.store(pending));
+      if (pending.epoch === this.epoch) await this.commit(pending);
     } catch (error) {
       this.stats.flushFailures += 1;
       this.stats.lastError = (error as Error).message;
       this.log(`[stream] flush of ${pending.events} events failed, they will be read again: ${(error as Error).message}`);
-      pending.reject(error);
+      this.rewind();
     } finally {
       this.inFlightEvents -= pending.events;
+      this.flushesInFlight -= 1;
+      this.wakeWaiters();
       this.applyBackPressure();
+      this.maybeSeal();
+    }
+  }
+
+  private async commit(pending: Pending) {
+    const offsets = [...pending.offsets.values()];
+    for (const { topic, partition, highWatermark, offset } of offsets) {
+      this.stats.lag.set(`${topic}|${partition}`, Math.max(0, Number(highWatermark) - Number(offset)));
+    }
+    try {
+      await this.consumer?.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    } catch (error) {
+      // The events are stored; a commit lost to a rebalance only means they are read again.
+      this.log(`[stream] offset commit failed (events are stored and will collapse when re-read): ${(error as Error).message}`);
+      return;
+    }
+    for (const [key, { offset }] of pending.offsets) {
+      const entry = this.uncommitted.get(key);
+      if (entry && Number(entry.offset) < Number(offset)) entry.offset = offset;
+    }
+  }
+
+  private rewind() {
+    this.epoch += 1;
+    this.known.clear();
+    // The open unit holds events decoded after the lost ones: seal it under the old epoch.
+    this.seal(this.current);
+    for (const { topic, partition, offset } of this.uncommitted.values()) {
+      try {
+        this.consumer?.seek({ topic, partition, offset });
+      } catch (error) {
+        this.log(`[stream] cannot seek ${topic}/${partition} back to ${offset}: ${(error as Error).message}`);
+      }
     }
   }
 
   private async store(pending: Pending): Promise<void> {
+    if (pending.events === 0) return;
     const started = performance.now();
     const stage = this.stats.stageSeconds;
     let t = started;
@@ -392,8 +459,15 @@ export class StreamConsumer {
     }
     await this.sink.reject(pending.rejections);
     lap("dlq");
-    // Only items seen before (their creation event is not in this unit) need what the store knows.
-    const lookup = [...pending.derivedCreated].filter((id) => !pending.created.has(id));
+    // Only items seen before (their creation event is not in this unit) need what the store knows;
+    // the ones this consumer wrote itself are remembered, the others are looked up.
+    const lookup: string[] = [];
+    for (const id of pending.derivedCreated) {
+      if (pending.created.has(id)) continue;
+      const known = this.known.get(id);
+      if (known) pending.items.set(id, mergeItem(known, pending.items.get(id)!));
+      else lookup.push(id);
+    }
     if (lookup.length > 0) {
       const known = await this.options.store.query<{ item_id: string; created_at: string; title: string; team: string; labels: string[] }>(
         sqlFile("queries/stream_known_items.sql"),
@@ -411,6 +485,7 @@ export class StreamConsumer {
     lap("insert");
     await this.sink.commit();
     lap("derive");
+    this.remember(pending);
     const doneAt = Date.now();
     this.stats.rowsWritten.items += items.length;
     this.stats.rowsWritten.transitions += pending.transitions.length;
@@ -426,6 +501,20 @@ export class StreamConsumer {
       timestamps: pending.timestamps,
       doneAt,
     });
+  }
+
+  /** Remembers what was just stored of order/incident items, for the next flush's merge. */
+  private remember(pending: Pending) {
+    if (pending.epoch !== this.epoch) return;
+    for (const id of pending.derivedCreated) {
+      const item = pending.items.get(id)!;
+      this.known.delete(id); // re-inserted last: the Map's order is the eviction order
+      this.known.set(id, { created_at: item.created_at, title: item.title, team: item.team, labels: item.labels });
+    }
+    for (const id of this.known.keys()) {
+      if (this.known.size <= KNOWN_ITEMS_MAX) break;
+      this.known.delete(id);
+    }
   }
 
   /** Pauses fetching while the store is behind by more than max_pending_rows events. */

@@ -2,10 +2,10 @@
 // event -> WorkItem + Transition. Split in three steps so the consumer can time each one; nothing
 // here touches Kafka or the store.
 import type { z } from "zod";
-import { describeIssues, type Transition, type WorkItem } from "../../core/model.ts";
+import { describeIssues, type FlowState, type Transition, type WorkItem } from "../../core/model.ts";
 import { configuredFlowState } from "../../core/workflow.ts";
 import type { TopicConfig } from "./config.ts";
-import { CONTRACT_SCHEMAS, type CanonicalEvent, type IncidentEvent, type OrderEvent } from "./contracts.ts";
+import { CONTRACT_SCHEMAS, fastIncidentEvent, fastOrderEvent, type CanonicalEvent, type IncidentEvent, type OrderEvent } from "./contracts.ts";
 
 /** Why an event went to the dead-letter topic; the `reason` header carries this code. */
 export type RejectReason = "invalid_json" | "schema" | "unknown_status";
@@ -37,6 +37,12 @@ export function parseEvent(value: Buffer | string | null): Parsed {
 }
 
 export function validateEvent(topic: TopicConfig, value: unknown): Validated {
+  // The common valid shape skips zod (see fastOrderEvent); zod decides everything else.
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const raw = value as Record<string, unknown>;
+    const fast = topic.contract === "order" ? fastOrderEvent(raw) : topic.contract === "incident" ? fastIncidentEvent(raw) : null;
+    if (fast) return { ok: true, event: fast };
+  }
   const schema: z.ZodType<OrderEvent | IncidentEvent | CanonicalEvent> = CONTRACT_SCHEMAS[topic.contract];
   const result = schema.safeParse(value);
   if (!result.success) return { ok: false, reason: "schema", detail: describeIssues(result.error) };
@@ -71,14 +77,37 @@ export function deriveEventId(key: string, state: string, atMs: number): string 
   return `${key}:${state}:${atMs}`;
 }
 
-function flowStateOf(topic: TopicConfig, status: string) {
-  return configuredFlowState({ states: topic.states, type_rules: [], default_flow_type: "" }, status);
+interface StateLookup {
+  /** status -> flow state for the statuses seen so far (bounded: only mapped ones are kept). */
+  known: Map<string, FlowState>;
+  /** Lower-cased first status of the map: it opens an item's history. */
+  creation: string | undefined;
+}
+const stateLookups = new WeakMap<TopicConfig["states"], StateLookup>();
+
+function lookupOf(topic: TopicConfig): StateLookup {
+  let lookup = stateLookups.get(topic.states);
+  if (!lookup) {
+    lookup = { known: new Map(), creation: Object.keys(topic.states)[0]?.toLowerCase() };
+    stateLookups.set(topic.states, lookup);
+  }
+  return lookup;
+}
+
+function flowStateOf(topic: TopicConfig, status: string): FlowState | undefined {
+  // Memoized per topic: configuredFlowState scans the map case-insensitively on a miss.
+  const lookup = lookupOf(topic);
+  const hit = lookup.known.get(status);
+  if (hit) return hit;
+  const flowState = configuredFlowState({ states: topic.states, type_rules: [], default_flow_type: "" }, status);
+  if (flowState) lookup.known.set(status, flowState);
+  return flowState;
 }
 
 /** The first status of the topic's state map opens an item's history (from_state ''). */
 function isCreationStatus(topic: TopicConfig, status: string): boolean {
-  const first = Object.keys(topic.states)[0];
-  return first !== undefined && first.toLowerCase() === status;
+  const first = lookupOf(topic).creation;
+  return first !== undefined && first === status;
 }
 
 function unknownStatus(topic: TopicConfig, status: string): Refusal {

@@ -1,0 +1,89 @@
+// `flowpulse serve`: the one long-running process. It owns the embedded store (chDB binds a data
+// directory to one process), runs whatever the config enables — the Kafka stream, the Slack bot,
+// a scheduled incremental Jira sync — and shares the store with other local commands until
+// SIGTERM/SIGINT, then stops each part cleanly.
+import cron from "node-cron";
+import { createBot, type Bot } from "../../bot/app.ts";
+import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
+import { syncJira } from "../../connectors/jira/sync.ts";
+import { runStream, type StreamHandle } from "../../pipeline/stream.ts";
+import { openStore } from "../../store/open.ts";
+import { findServe, shareStore } from "../../store/remote.ts";
+import type { CommandContext } from "../context.ts";
+import { UsageError } from "../errors.ts";
+
+export const SERVE_USAGE = "flowpulse serve [--no-stream] [--no-bot] [--no-jira]";
+
+export interface ServeOptions {
+  stream?: boolean;
+  bot?: boolean;
+  jira?: boolean;
+  /** Resolves when serve should stop; signals by default (tests pass their own). */
+  until?: Promise<unknown>;
+  /** Called once every part is up. */
+  onReady?(parts: string[]): void;
+}
+
+export async function serveCommand(context: CommandContext, options: ServeOptions = {}): Promise<number> {
+  const { config } = context;
+  const log = (line: string) => context.err(line + "\n");
+  if (config.store.kind === "embedded") {
+    const other = findServe(config.store.path);
+    if (other) throw new UsageError(`flowpulse serve (pid ${other.pid}) already owns ${config.store.path}`);
+  }
+  const store = await openStore(config.store);
+  const stops: (() => Promise<void>)[] = [];
+  const parts: string[] = [];
+  try {
+    if (config.store.kind === "embedded") {
+      const share = await shareStore(store, config.store.path, config.serve.share_port);
+      stops.push(() => share.close());
+      parts.push(`store shared at ${share.url}`);
+    }
+    if (config.sources.kafka && options.stream !== false) {
+      const stream: StreamHandle = await runStream(config, { store, log, handleSignals: false });
+      stops.push(() => stream.stop());
+      parts.push(`stream (health on :${stream.port ?? "off"})`);
+    }
+    if (config.slack && options.bot !== false) {
+      const slack = SlackConfigSchema.parse(config.slack);
+      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets: slackSecrets(slack.mode), schedules: true });
+      const started = await bot.start();
+      stops.push(() => bot.stop());
+      parts.push(`Slack bot (${slack.mode}${started.port ? ` on :${started.port}` : ""})`);
+    }
+    if (config.sources.jira && options.jira !== false) {
+      const abort = new AbortController();
+      let running: Promise<unknown> = Promise.resolve();
+      const task = cron.schedule(
+        config.serve.jira_sync_cron,
+        () => {
+          running = syncJira({ store, config, signal: abort.signal, log }).catch((error: Error) => log(`[jira] sync failed: ${error.message}`));
+          return running;
+        },
+        { timezone: config.metrics.timezone, noOverlap: true, name: "jira-sync" },
+      );
+      stops.push(async () => {
+        await task.stop();
+        abort.abort();
+        await running;
+      });
+      parts.push(`Jira sync (${config.serve.jira_sync_cron})`);
+    }
+    log(`[serve] running: ${parts.join("; ")}`);
+    options.onReady?.(parts);
+    await (options.until ??
+      new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      }));
+    log("[serve] stopping");
+    return 0;
+  } finally {
+    // Stop in reverse order of start: the parts that write before the store they write to.
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: Error) => log(`[serve] while stopping: ${error.message}`));
+    }
+    await store.close();
+  }
+}
