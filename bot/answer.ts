@@ -1,5 +1,6 @@
 // Turns a parsed `/flow` command into a MetricAnswer by asking the metric API for this window and
-// the same-length window before it. Figures are summed from the API's per-type rows. Queries run
+// the same-length window before it. Counts are summed from the API's per-type rows; flow time
+// percentiles come from the API's whole-window summary (percentiles cannot be summed). Queries run
 // one after another: the embedded store serves one query at a time anyway.
 import type { AgingRow, FlowTimeRow, ItemRef, MetricFilters, MetricName, Period } from "../metrics/api.ts";
 import type { ItemLine, MetricAnswer } from "./blocks/answer.ts";
@@ -36,12 +37,6 @@ function sumBy<T>(rows: readonly T[], key: (row: T) => string, value: (row: T) =
 }
 
 const total = <T>(rows: readonly T[], value: (row: T) => number) => rows.reduce((sum, row) => sum + value(row), 0);
-
-/** Items-weighted mean flow time: exact from per-group means and counts. */
-export function meanDays(rows: readonly FlowTimeRow[]): number {
-  const items = total(rows, (row) => row.items);
-  return items === 0 ? NaN : total(rows, (row) => row.mean_days * row.items) / items;
-}
 
 function agingLines(rows: readonly AgingRow[]): ItemLine[] {
   return rows.map((row) => ({
@@ -92,22 +87,23 @@ export async function computeAnswer(
       };
     }
     case "time": {
-      const now = await metrics.flowTime(whole);
-      const before = await metrics.flowTime({ ...previous, period: whole.period });
+      // Percentiles over all items of the window (they do not add up from per-type or per-period
+      // rows); the headline is the p85 teams forecast with, compared with the window before.
+      const now = await metrics.flowTimeSummary(filters);
+      const before = await metrics.flowTimeSummary(previous);
       const slowest = await slowestList();
-      const byType = new Map<string, FlowTimeRow[]>();
-      for (const row of now) byType.set(row.flow_type, [...(byType.get(row.flow_type) ?? []), row]);
-      const single = (rows: FlowTimeRow[]) => rows.length === 1 ? `p50 ${formatDays(rows[0]!.p50_days)} · p85 ${formatDays(rows[0]!.p85_days)}` : `mean ${formatDays(meanDays(rows))}`;
-      const value = meanDays(now);
+      const series = filters.period ? await metrics.flowTime(filters) : [];
+      const none = now.items === 0 || now.p85_days === null;
       return {
         ...base,
-        value: Number.isFinite(value) ? value : 0,
+        value: now.p85_days ?? NaN,
         kind: "days",
-        caption: `mean flow time over ${total(now, (row) => row.items)} finished items`,
-        ...(before.length ? { previous: meanDays(before) } : {}),
+        caption: none ? "no items finished in this window" : `p85 flow time (p50 ${formatDays(now.p50_days ?? NaN)}) over ${now.items} finished items`,
+        ...(before.p85_days !== null ? { previous: before.p85_days } : {}),
+        ...(none ? { hideChange: true } : {}),
         higherIsBetter: false,
-        breakdown: [...byType].map(([type, rows]) => ({ label: `${type} (${total(rows, (row) => row.items)})`, value: single(rows) })),
-        ...(filters.period ? { series: { title: periodTitle(filters.period), lines: periodMeans(now) } } : {}),
+        breakdown: now.byType.map((row) => ({ label: `${row.flow_type} (${row.items})`, value: `p50 ${formatDays(row.p50_days)} · p85 ${formatDays(row.p85_days)}` })),
+        ...(filters.period ? { series: { title: `${periodTitle(filters.period)}: p85 by type`, lines: periodPercentiles(series) } } : {}),
         lists: [{ title: "Slowest delivered", items: slowest }],
       };
     }
@@ -227,9 +223,10 @@ function seriesLines(values: Map<string, number>, format: (n: number) => string)
   return [...values].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${key} ${"█".repeat(Math.round((n / max) * 20)).padEnd(20)} ${format(n)}`);
 }
 
-function periodMeans(rows: readonly FlowTimeRow[]): string[] {
+/** Per period, each type's p85: percentiles of different types cannot be merged into one figure. */
+function periodPercentiles(rows: readonly FlowTimeRow[]): string[] {
   const periods = [...new Set(rows.map((row) => row.period_start))].sort();
-  return periods.map((p) => `${p}  ${formatDays(meanDays(rows.filter((row) => row.period_start === p)))}`);
+  return periods.map((p) => `${p}  ${rows.filter((row) => row.period_start === p).map((row) => `${row.flow_type} ${formatDays(row.p85_days)}`).join(" · ")}`);
 }
 
 /** The value of each period's last day (WIP at the period's end). */

@@ -2,7 +2,7 @@
 // config's metric defaults (zone, flow-time rule, aging percentile). The bot has no metric SQL of
 // its own: every front end runs the same queries.
 import type {
-  AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
+  AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, FlowTimeSummary, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
 } from "../metrics/api.ts";
 import * as api from "../metrics/query.ts";
 import type { Store } from "../store/store.ts";
@@ -10,6 +10,8 @@ import type { Store } from "../store/store.ts";
 export interface BotMetrics {
   velocity(filters: MetricFilters): Promise<VelocityRow[]>;
   flowTime(filters: MetricFilters): Promise<FlowTimeRow[]>;
+  /** Flow time over the whole window: percentiles over all items, and per type. */
+  flowTimeSummary(filters: MetricFilters): Promise<FlowTimeSummary>;
   efficiency(filters: MetricFilters): Promise<EfficiencyRow[]>;
   load(filters: MetricFilters): Promise<LoadRow[]>;
   distribution(filters: MetricFilters): Promise<DistributionRow[]>;
@@ -27,6 +29,7 @@ export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetri
   return {
     velocity: (filters) => api.velocity(store, f(filters)),
     flowTime: (filters) => api.flowTime(store, f(filters)),
+    flowTimeSummary: (filters) => api.flowTimeSummary(store, f(filters)),
     efficiency: (filters) => api.efficiency(store, f(filters)),
     load: (filters) => api.load(store, f(filters)),
     distribution: (filters) => api.distribution(store, f(filters)),

@@ -89,6 +89,7 @@ export async function renderMetric(store: Store, name: MetricName, filters: Metr
   const rows = (await runMetric(store, name, filters)) as Row[];
   if (format !== "table") return render(rows, format);
   const caption = CAPTIONS[name](period) + "\n";
+  if (name === "time") return (await flowTimeSummaryTable(store, filters)) + "\n" + caption + render(rows, "table");
   if (name === "velocity") return caption + render(pivotByType(rows, "period_start", "items"), "table");
   if (name === "load") return caption + render(pivotByType(rows, "day", "wip"), "table");
   if (name === "aging") {
@@ -96,6 +97,19 @@ export async function renderMetric(store: Store, name: MetricName, filters: Metr
     return caption + render(shown, "table", { fields: AGING_FIELDS });
   }
   return caption + render(rows, "table");
+}
+
+/**
+ * Table output of `metrics time` starts with the whole window: percentiles over all items (every
+ * type and period) and per type, which cannot be read off the per-period rows. JSON and CSV keep
+ * the per-period rows only.
+ */
+async function flowTimeSummaryTable(store: Store, filters: MetricFilters): Promise<string> {
+  const summary = await metrics.flowTimeSummary(store, filters);
+  const heading = "Flow time over the whole window (all periods), days from start to finish of items done\n";
+  if (summary.items === 0) return heading + "(no items)\n";
+  const rows: Row[] = [{ ...summary, flow_type: "all types" }, ...summary.byType.map((row) => ({ ...row }))];
+  return heading + render(rows, "table", { fields: ["flow_type", "items", "p50_days", "p85_days", "p95_days", "mean_days"] });
 }
 
 export async function runMetric(store: Store, name: Exclude<MetricName, "bottlenecks">, filters: MetricFilters): Promise<unknown[]> {

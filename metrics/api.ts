@@ -40,6 +40,19 @@ export interface FlowTimeRow {
   period_start: string; flow_type: string; items: number;
   p50_days: number; p85_days: number; p95_days: number; mean_days: number;
 }
+/** Flow time figures over a set of items (days). */
+export interface FlowTimeStats { items: number; p50_days: number; p85_days: number; p95_days: number; mean_days: number }
+export interface FlowTimeTypeStats extends FlowTimeStats { flow_type: string }
+/**
+ * Flow time over the whole window, not split by period: over all items (every type) and per type.
+ * Percentiles do not add up, so the overall figure is computed from the items, not from rows.
+ * With no item, `items` is 0, the figures are null and `byType` is empty.
+ */
+export interface FlowTimeSummary {
+  items: number;
+  p50_days: number | null; p85_days: number | null; p95_days: number | null; mean_days: number | null;
+  byType: FlowTimeTypeStats[];
+}
 export interface EfficiencyRow {
   period_start: string; flow_type: string; items: number;
   /** sum(active) / sum(flow) over the items, 0..1 */

@@ -9,6 +9,8 @@ import type {
   DistributionRow,
   EfficiencyRow,
   FlowTimeRow,
+  FlowTimeSummary,
+  FlowTimeTypeStats,
   ItemRef,
   ItemsBehindOptions,
   LoadRow,
@@ -94,6 +96,22 @@ export async function flowTime(store: Store, filters: MetricFilters = {}): Promi
   const rows = await run<FlowTimeRow & { q?: unknown }>(store, "flow_time.sql", filters);
   // q is the percentile array the SQL reads its columns from; the contract has the named columns.
   return rows.map(({ q: _q, ...row }) => row);
+}
+
+interface SummaryRow { scope: "all" | "type"; group_type: string; items: number; p50_days: number; p85_days: number; p95_days: number; mean_days: number }
+
+/**
+ * Flow time over the whole window (period and zone do not apply): percentiles over all items of
+ * every type, and per type. Same items and definitions as flowTime().
+ */
+export async function flowTimeSummary(store: Store, filters: MetricFilters = {}): Promise<FlowTimeSummary> {
+  const rows = await run<SummaryRow>(store, "flow_time_summary.sql", filters);
+  const all = rows.find((row) => row.scope === "all");
+  const byType: FlowTimeTypeStats[] = rows
+    .filter((row) => row.scope === "type")
+    .map((row) => ({ flow_type: row.group_type, items: row.items, p50_days: row.p50_days, p85_days: row.p85_days, p95_days: row.p95_days, mean_days: row.mean_days }));
+  if (!all) return { items: 0, p50_days: null, p85_days: null, p95_days: null, mean_days: null, byType };
+  return { items: all.items, p50_days: all.p50_days, p85_days: all.p85_days, p95_days: all.p95_days, mean_days: all.mean_days, byType };
 }
 
 /** sum(active) / sum(flow) of the items finished 'done', per period and type. */

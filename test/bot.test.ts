@@ -114,10 +114,33 @@ describe("/flow over signed HTTP", () => {
     expect(text).toContain("team:payments was ignored");
   });
 
-  it("answers flow time with the items-weighted mean and per-type percentiles", async () => {
+  it("answers flow time with the p85 over all items, its change, and per-type percentiles", async () => {
     const { answer } = await ask("flow time defects last 30 days");
-    // (5 + 8 + 7) / 3 = 6.7 d.
-    expect(blockTexts(answer)).toContain("*6.7 d* mean flow time over 3 finished items");
+    const blocks = answer.body.blocks as { type: string; text?: { text: string } }[];
+    // Defects finished in the last 30 days: D-1 5, D-3 7, D-2 8 d (n = 3, positions 2p):
+    // p50 at 1 -> 7; p85 at 1.7 -> 7 + 0.7 * 1 = 7.7. The window before: D-0 alone, 5 d.
+    // 7.7 vs 5 is up 54% (longer is worse).
+    expect(blocks[1]!.text!.text).toContain("*7.7 d* p85 flow time (p50 7 d) over 3 finished items");
+    expect(blocks[1]!.text!.text).toContain("▲ 54% vs 5 d before (worse)");
+    expect(blockTexts(answer)).toContain("*defect (3)*\\np50 7 d · p85 7.7 d");
+
+    // All types: the same three defects (F-2 and D-4 are still open), so the same figures; the
+    // window before has D-0 5 and F-1 10: p85 at 0.85 -> 5 + 0.85 * 5 = 9.25, shown as 9.3 d, and
+    // 7.7 vs 9.25 is down 17%. Per type only defect has items now.
+    const all = await ask("flow time last 30 days");
+    const text = blockTexts(all.answer);
+    expect(text).toContain("*7.7 d* p85 flow time (p50 7 d) over 3 finished items");
+    expect(text).toContain("▼ 17% vs 9.3 d before (better)");
+    expect(text).not.toContain("feature (");
+    // By week: each type's p85 per week (no figure merged across types).
+    expect(blockTexts((await ask("flow time last 30 days by week")).answer)).toMatch(/Per week: p85 by type.*\d{4}-\d{2}-\d{2} {2}defect \d/);
+  });
+
+  it("says so when no item finished, without a change figure", async () => {
+    // Features: F-1 finished 40 days ago, F-2 is still open.
+    const text = blockTexts((await ask("flow time features last 30 days")).answer);
+    expect(text).toContain("*–* no items finished in this window");
+    expect(text).not.toContain("before");
   });
 
   it("answers efficiency, load, distribution, bottlenecks and aging without error", async () => {
@@ -204,9 +227,12 @@ describe("digest", () => {
     const message = recorder.calls.slice(after).find((call) => call.kind === "chat.postMessage");
     expect(message?.body.channel).toBe("C0DIGEST");
     const text = JSON.stringify(message?.body.blocks);
-    for (const label of ["Velocity", "Flow time (mean)", "Efficiency", "Load (WIP now)", "Distribution (delivered)"]) expect(text).toContain(label);
+    for (const label of ["Velocity", "Flow time (p85)", "Efficiency", "Load (WIP now)", "Distribution (delivered)"]) expect(text).toContain(label);
     // All types, last 30 days: D-1, D-2, D-3 delivered; 2 in the 30 days before (D-0, F-1).
     expect(text).toContain("*3 delivered*");
+    // Flow time of D-1 5, D-3 7, D-2 8 d: p85 7.7, p50 7; before D-0 5, F-1 10: p85 9.25 (9.3 d).
+    expect(text).toContain("*7.7 d · p50 7 d*");
+    expect(text).toContain("▼ 17% vs 9.3 d before (better)");
     expect(text).toContain(`<${itemUrl("F-2")}|F-2>`);
     expectPngUpload(after);
   });

@@ -61,6 +61,17 @@ describe("flowpulse CLI", () => {
     const typed = await flowpulse("metrics", "time", "--data", data, "--type", "feature", "--stream", "alpha", "--since", "2026-01-01T00:00:00Z", "--until", "2026-02-01", "--format", "csv");
     expect(typed.code).toBe(0);
     expect(typed.stdout).toBe("period_start,flow_type,items,p50_days,p85_days,p95_days,mean_days\n2026-01-05,feature,1,2,2,2,2\n");
+    // Flow time as a table starts with the whole window: A-2 1 d, A-1 2 d (n = 2, position p):
+    // p50 1.5, p85 1 + 0.85 = 1.85 (one decimal: 1.9), mean 1.5; then each type alone.
+    const time = await flowpulse("metrics", "time", "--data", data, "--stream", "alpha", "--since", "2026-01-01", "--until", "2026-01-31");
+    expect(time.code).toBe(0);
+    expect(time.stdout).toMatch(/^all types\s+2\s+1\.5\s+1\.9\s+\S+\s+1\.5$/m);
+    expect(time.stdout).toMatch(/^defect\s+1\s+1\.0\s+1\.0\s+1\.0\s+1\.0$/m);
+    expect(time.stdout.indexOf("all types")).toBeLessThan(time.stdout.indexOf("per week"));
+    expect(time.stdout).toMatch(/^2026-01-05\s+feature\s+1\s+2\.0/m);
+    // JSON keeps the per-period rows only, as before.
+    const timeJson = await flowpulse("metrics", "time", "--data", data, "--stream", "alpha", "--since", "2026-01-01", "--until", "2026-01-31", "--format", "json");
+    expect(JSON.parse(timeJson.stdout).map((row: { period_start: string; flow_type: string }) => `${row.period_start} ${row.flow_type}`)).toEqual(["2026-01-05 defect", "2026-01-05 feature"]);
     const table = await flowpulse("metrics", "efficiency", "--data", data, "--since", "2026-01-01", "--until", "2026-01-31", "--stream", "alpha");
     expect(table.stdout).toMatch(/efficiency \(%\)/);
     expect(table.stdout).toMatch(/2026-01-05\s+feature\s+1\s+50\.0/);

@@ -12,7 +12,7 @@ export interface MetricAnswer {
   scopeLabel: string;
   value: number;
   kind: ValueKind;
-  /** What the figure is: "items delivered", "mean flow time". */
+  /** What the figure is: "items delivered", "p85 flow time (p50 4 d) over 12 finished items". */
   caption: string;
   previous?: number;
   higherIsBetter: boolean;

@@ -1,9 +1,9 @@
-// Scheduled digests: five flow metrics this window vs the same-length window before, the top
-// bottlenecks, aging items, and a WIP chart uploaded as a PNG with the message.
+// Scheduled digests: five flow metrics this window vs the same-length window before (flow time as
+// the p85 over all items), the top bottlenecks, aging items, and a WIP chart uploaded as a PNG.
 import type { webApi } from "@slack/bolt";
 import cron, { type ScheduledTask } from "node-cron";
 import type { MetricFilters } from "../../metrics/api.ts";
-import { meanDays, scopeLabel } from "../answer.ts";
+import { scopeLabel } from "../answer.ts";
 import { changeText, formatDays, formatPercent } from "../blocks/format.ts";
 import { digestBlocks, digestFallback, type DigestData } from "../blocks/digest.ts";
 import { wipChartPng } from "../chart.ts";
@@ -35,8 +35,9 @@ export async function buildDigest(metrics: BotMetrics, digest: DigestConfig, now
 
   const velocityNow = sum(await metrics.velocity(filters), (row) => row.items);
   const velocityBefore = sum(await metrics.velocity(previous), (row) => row.items);
-  const timeNow = meanDays(await metrics.flowTime(filters));
-  const timeBefore = meanDays(await metrics.flowTime(previous));
+  // Flow time: p85 over all items of the window (percentiles do not add up from per-type rows).
+  const timeNow = await metrics.flowTimeSummary(filters);
+  const timeBefore = await metrics.flowTimeSummary(previous);
   const effRows = await metrics.efficiency(filters);
   const effBeforeRows = await metrics.efficiency(previous);
   const ratio = (rows: typeof effRows) => {
@@ -60,7 +61,11 @@ export async function buildDigest(metrics: BotMetrics, digest: DigestConfig, now
     scopeLabel: scopeLabel({ ...filters, period: undefined }),
     figures: [
       { label: "Velocity", value: `${velocityNow} delivered`, change: changeText(velocityNow, velocityBefore, "count", true) },
-      { label: "Flow time (mean)", value: formatDays(timeNow), change: Number.isFinite(timeNow) ? changeText(timeNow, Number.isFinite(timeBefore) ? timeBefore : undefined, "days", false) : "nothing finished" },
+      {
+        label: "Flow time (p85)",
+        value: timeNow.p85_days === null ? "–" : `${formatDays(timeNow.p85_days)} · p50 ${formatDays(timeNow.p50_days ?? NaN)}`,
+        change: timeNow.p85_days === null ? "nothing finished" : changeText(timeNow.p85_days, timeBefore.p85_days ?? undefined, "days", false),
+      },
       { label: "Efficiency", value: formatPercent(ratio(effRows)), change: Number.isFinite(ratio(effRows)) ? changeText(ratio(effRows), Number.isFinite(ratio(effBeforeRows)) ? ratio(effBeforeRows) : undefined, "share", true) : "nothing finished" },
       { label: "Load (WIP now)", value: String(lastWip(loadRows)), change: changeText(lastWip(loadRows), loadBeforeRows.length ? lastWip(loadBeforeRows) : undefined, "count", false) },
       {
