@@ -1,5 +1,6 @@
 // The `/flow` command grammar, as people type it: `/flow velocity defects team:checkout last 30d by
 // week`. A pure function of the text, the clock and the time zone, so every phrase is unit-tested.
+import { localMidnight } from "../core/time.ts";
 import type { MetricFilters, MetricName, Period } from "../metrics/api.ts";
 
 export type CommandMetric = MetricName | "help";
@@ -193,26 +194,6 @@ function localParts(ms: number, timezone: string): { year: number; month: number
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
   const weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(get("weekday"));
   return { year: Number(get("year")), month: Number(get("month")), day: Number(get("day")), weekday };
-}
-
-/** UTC offset of a zone at an instant, in ms (positive east of Greenwich). */
-function zoneOffset(ms: number, timezone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: timezone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
-    hour: "numeric", minute: "numeric", second: "numeric",
-  }).formatToParts(new Date(ms));
-  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
-  return asUtc - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant of local midnight starting a calendar date in a zone. */
-export function localMidnight(year: number, month: number, day: number, timezone: string): number {
-  const guess = Date.UTC(year, month - 1, day);
-  let result = guess - zoneOffset(guess, timezone);
-  // Once more at the found instant, in case a DST change lies between the guess and midnight.
-  result = guess - zoneOffset(result, timezone);
-  return result;
 }
 
 export function startOf(nowMs: number, timezone: string, unit: CalendarUnit): number {

@@ -4,11 +4,11 @@ import { mkdtempSync, readdirSync, existsSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { importFiles } from "../connectors/file/import.ts";
+import { localMidnight } from "../core/time.ts";
 import { writeSampleJsonl } from "../connectors/file/sample.ts";
 import type { MetricFilters, MetricName } from "../metrics/api.ts";
 import { openStore } from "../store/open.ts";
 import type { CommandContext } from "./context.ts";
-import { startOfDay } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { renderMetric } from "./metrics.ts";
 
@@ -52,7 +52,7 @@ export async function runDemo(context: CommandContext, options: DemoOptions): Pr
       // Whole calendar months (the current one partial), so no month in the table is cut short.
       const now = new Date(endMs);
       const [year, month] = [now.getUTCFullYear(), now.getUTCMonth() + 1];
-      const quarter: MetricFilters = { ...base, sinceMs: startOfDay(year, month - 3, 1, config.timezone), period: "month" };
+      const quarter: MetricFilters = { ...base, sinceMs: localMidnight(year, month - 3, 1, config.timezone), period: "month" };
       const sections: [MetricName, MetricFilters][] = [
         ["velocity", quarter],
         ["time", quarter],

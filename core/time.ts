@@ -54,6 +54,24 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/** Milliseconds the zone is ahead of UTC at the instant `utcMs` (negative west of Greenwich). */
+export function zoneOffsetMs(utcMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(utcMs));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** The instant a calendar day begins in the zone (days past a month's end roll over, as Date.UTC does). */
+export function localMidnight(year: number, month: number, day: number, timeZone: string): number {
+  const wall = Date.UTC(year, month - 1, day);
+  // Two rounds settle the offset across a DST change between the guess and midnight.
+  const first = wall - zoneOffsetMs(wall, timeZone);
+  return wall - zoneOffsetMs(first, timeZone);
+}
+
 // Two remembered values: a row writer alternates a varying time with a fixed one.
 const memoMs = [NaN, NaN];
 const memoText = ["", ""];

@@ -1,6 +1,7 @@
 // The /flow grammar: every phrase people type, and friendly refusals for the rest.
 import { describe, expect, it } from "vitest";
-import { localMidnight, parseCommand, previousWindowOf, startOf, type ParsedCommand } from "../bot/parse.ts";
+import { parseCommand, previousWindowOf, startOf, type ParsedCommand } from "../bot/parse.ts";
+import { localMidnight } from "../core/time.ts";
 
 const DAY = 86_400_000;
 // Wednesday 2026-05-13 15:30 UTC.
