@@ -1,7 +1,8 @@
 // The Jira sync: backfill on the first run, then only issues updated since the stored watermark
-// (minus an overlap). Each search page is stored raw, mapped, written through the FlowSink and
-// committed before the page cursor is saved, so a run that dies resumes at the page after the
-// last one stored, and re-reading a page changes nothing (the tables collapse repeats by key).
+// (minus an overlap). Search pages are mapped and stored in batches (raw payloads, then the
+// FlowSink, then a commit) and the page cursor is saved only after a batch is committed, so a run
+// that dies resumes at the page after the last one committed, and re-reading a page changes
+// nothing (the tables collapse repeats by key). The next page is fetched while one is stored.
 import type { Config } from "../../core/config.ts";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { parseTimestamp, toClickHouseTime } from "../../core/time.ts";
@@ -207,43 +208,49 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
   };
 
   // One page is fetched ahead (with its long changelogs) while the current one is mapped.
-  let ahead: Promise<FetchedPage> | null = fetchPage(run.cursor);
-  let lastNext: Cursor | null = run.cursor;
-  while (ahead) {
-    let page: FetchedPage;
-    try {
-      page = await timed("fetchWaitMs", () => ahead!);
-    } catch (error) {
-      // A search page failed (retries exhausted, Ctrl-C): keep what was read before it.
-      await flush(lastNext);
-      await flush(null);
-      throw error;
-    }
-    ahead = page.next ? fetchPage(page.next) : null;
-    ahead?.catch(() => {});
-    lastNext = page.next;
+  try {
+    let ahead: Promise<FetchedPage> | null = fetchPage(run.cursor);
+    let lastNext: Cursor | null = run.cursor;
+    while (ahead) {
+      let page: FetchedPage;
+      try {
+        page = await timed("fetchWaitMs", () => ahead!);
+      } catch (error) {
+        // A search page failed (retries exhausted, Ctrl-C): keep what was read before it.
+        await flush(lastNext);
+        await flush(null);
+        throw error;
+      }
+      ahead = page.next ? fetchPage(page.next) : null;
+      ahead?.catch(() => {});
+      lastNext = page.next;
 
-    const t0 = performance.now();
-    const mapped = mapPage(page.complete, ctx, announced, log);
-    timings.mapMs += performance.now() - t0;
-    appendBatch(filling.batch, mapped);
-    filling.pages += 1;
-    filling.issues += page.count;
-    progress.items += mapped.items.length;
-    progress.transitions += mapped.transitions.length;
-    progress.rejected += mapped.rejections.length;
-    progress.pages += 1;
-    progress.issues += page.count;
-    Object.assign(progress, {
-      changelogPages: client.stats.changelogPages,
-      rateLimitWaits: client.stats.rateLimitWaits,
-      retries: client.stats.retries,
-      waitedMs: client.stats.waitedMs,
-    });
-    if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
-    options.onProgress?.({ ...progress, timings: { ...timings } });
+      const t0 = performance.now();
+      const mapped = mapPage(page.complete, ctx, announced, log);
+      timings.mapMs += performance.now() - t0;
+      appendBatch(filling.batch, mapped);
+      filling.pages += 1;
+      filling.issues += page.count;
+      progress.items += mapped.items.length;
+      progress.transitions += mapped.transitions.length;
+      progress.rejected += mapped.rejections.length;
+      progress.pages += 1;
+      progress.issues += page.count;
+      Object.assign(progress, {
+        changelogPages: client.stats.changelogPages,
+        rateLimitWaits: client.stats.rateLimitWaits,
+        retries: client.stats.retries,
+        waitedMs: client.stats.waitedMs,
+      });
+      if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
+      options.onProgress?.({ ...progress, timings: { ...timings } });
+    }
+    await flush(null);
+  } catch (error) {
+    // Whatever failed, a batch still being written finishes before the caller closes the store.
+    await (storing as Promise<void> | null)?.catch(() => {});
+    throw error;
   }
-  await flush(null);
 
   if (run.mode === "full") progress.markedDeleted = await markUnseenDeleted(store, sink, ctx, run.startedAt);
   await states.save({ watermark: run.maxUpdated, run: null });

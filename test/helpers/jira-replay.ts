@@ -3,7 +3,7 @@
 // Center /rest/api/2/search with startAt/total, the paged /issue/{key}/changelog, /status,
 // /myself). It keeps each issue whole (all fields, full changelog) and, like Jira, returns only
 // the requested fields and embeds only the first few changelog entries. Faults (429, 5xx, HTML
-// pages, dropped connections) are injected per path.
+// pages, dropped connections, requests held unanswered) are injected per path.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -16,14 +16,15 @@ export interface Fault {
   skip?: number;
   /** How many matching requests get the fault (default 1; Infinity for always). */
   times?: number;
-  respond: { status: number; headers?: Record<string, string>; body: string } | "drop";
+  /** "drop" closes the connection; "hold" never answers (until close), to stop a client mid-run. */
+  respond: { status: number; headers?: Record<string, string>; body: string } | "drop" | "hold";
 }
 
 export interface RecordedRequest {
   at: number;
   path: string;
   query: Record<string, string>;
-  status: number | "dropped";
+  status: number | "dropped" | "held";
 }
 
 /** Issues produced on demand (for benchmarks): index order is the search order, no JQL filter. */
@@ -88,6 +89,10 @@ export async function startJiraReplay(options: ReplayOptions): Promise<JiraRepla
         if (fault.respond === "drop") {
           record.status = "dropped";
           req.socket.destroy();
+          return;
+        }
+        if (fault.respond === "hold") {
+          record.status = "held";
           return;
         }
         record.status = fault.respond.status;
@@ -217,6 +222,10 @@ function send(res: ServerResponse, status: number, body: unknown) {
 
 function encodeToken(token: { jql: string; offset: number }): string {
   return Buffer.from(JSON.stringify(token)).toString("base64url");
+}
+/** The offset a Cloud nextPageToken of this server points at (null if it is not one of ours). */
+export function tokenOffset(text: string): number | null {
+  return decodeToken(text)?.offset ?? null;
 }
 function decodeToken(text: string): { jql: string; offset: number } | null {
   try {
