@@ -5,6 +5,9 @@
 -- (quantileExactInclusive). Only stays inside the flow time count: after the start (first move
 -- into active/waiting), or also before it under the 'created' rule. Done/canceled stays are
 -- never counted.
+-- Narrowing by item_id first lets FINAL merge only the items concerned (a condition on a
+-- non-key column cannot go before FINAL: it could pick a stale version). The inner scan, without
+-- FINAL, returns a superset: an item's current stay row always satisfies it when the item counts.
 SELECT
     state,
     toString(flow_state) AS flow_state,
@@ -23,7 +26,10 @@ FROM
         flow_state,
         sum(dateDiff('millisecond', entered_at, assumeNotNull(left_at))) / 86400000 AS days
     FROM state_intervals FINAL
-    WHERE deleted = 0
+    WHERE item_id IN (
+            SELECT item_id FROM state_intervals
+            WHERE left_at >= {since:DateTime64(3, 'UTC')} AND left_at < {until:DateTime64(3, 'UTC')})
+      AND deleted = 0
       AND flow_state IN ('new', 'active', 'waiting')
       AND (after_start = 1 OR {flow_time_start:String} = 'created')
       AND left_at >= {since:DateTime64(3, 'UTC')}
