@@ -80,6 +80,10 @@ export const KafkaConfigSchema = z
       .default(() => DEFAULT_TOPICS.map((t) => TopicConfigSchema.parse(t)))
       .refine((topics) => new Set(topics.map((t) => t.topic)).size === topics.length, { message: "a topic is listed twice" }),
     dlq_topic: TopicName.default("flowpulse.dlq").describe("dead-letter topic for events that cannot be read"),
+    create_missing_topics: z
+      .boolean()
+      .default(true)
+      .describe("create source and dead-letter topics the broker lacks at start (false: stop with their names instead)"),
     batch: z
       .object({
         max_rows: z.number().int().positive().default(50_000).describe("flush to the store at this many events"),

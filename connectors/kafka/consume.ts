@@ -202,6 +202,7 @@ export class StreamConsumer {
       allowAutoTopicCreation: true,
     });
     this.consumer = consumer;
+    await this.ensureTopics();
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.stats.rebalances += 1;
       this.known.clear();
@@ -224,6 +225,31 @@ export class StreamConsumer {
       partitionsConsumedConcurrently: config.batch.partitions_concurrently,
       eachBatch: (payload) => this.handleBatch(payload),
     });
+  }
+
+  /**
+   * Subscribing to a topic the broker is still creating fails the consumer ("does not host this
+   * topic-partition"), so missing source and dead-letter topics are created up front, with the
+   * broker's default partitions, and their leaders awaited.
+   */
+  private async ensureTopics(): Promise<void> {
+    const { config } = this.options;
+    const wanted = new Set<string>();
+    for (const topic of this.topics.values()) wanted.add(topic.topic).add(dlqTopicOf(config, topic));
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = [...wanted].filter((topic) => !existing.has(topic));
+      if (missing.length === 0) return;
+      if (!config.create_missing_topics) {
+        throw new Error(`these topics do not exist: ${missing.join(", ")} (create them, or set sources.kafka.create_missing_topics: true)`);
+      }
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic })) });
+      this.log(`[stream] created missing topics: ${missing.join(", ")}`);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Finishes the batches in hand, stores and commits them, then leaves the group. */
