@@ -41,6 +41,7 @@ export interface SinkCounts {
 
 export class FlowSink {
   private pendingBatch: string | null = null;
+  private batchRecorded: Promise<void> = Promise.resolve();
   private pendingItems = new Set<string>();
   readonly counts: SinkCounts = { items: 0, transitions: 0, rejected: 0, derivedBatches: 0 };
 
@@ -96,10 +97,15 @@ export class FlowSink {
 
   private async openBatch(): Promise<string> {
     if (!this.pendingBatch) {
-      this.pendingBatch = randomUUID();
-      await this.store.insertRows("refresh_batches", [{ batch_id: this.pendingBatch, state: "queued" }]);
+      const batchId = randomUUID();
+      this.pendingBatch = batchId;
+      this.batchRecorded = this.store.insertRows("refresh_batches", [{ batch_id: batchId, state: "queued" }]);
     }
-    return this.pendingBatch;
+    const batchId = this.pendingBatch;
+    // Concurrent writes into one unit of work all wait for its "queued" marker: rows stored
+    // before the marker would be invisible to recovery if the process stopped in between.
+    await this.batchRecorded;
+    return batchId;
   }
 }
 

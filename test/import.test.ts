@@ -137,6 +137,40 @@ describe("import", () => {
     expect(time.map((r) => [r.flow_type, r.p50_days])).toEqual([["risk", 0.5]]);
   });
 
+  it("keeps order, counts and line numbers across a file much larger than one read chunk", async () => {
+    // About 12 MB: the JSONL parse worker sends many packets and waits for credit, and small
+    // batches flush in the middle of packets. Every 997th line is broken at a known place.
+    const file = path.join(dir, "large.jsonl");
+    const lines: string[] = [];
+    const broken: number[] = [];
+    const padding = "x".repeat(400);
+    for (let n = 0; lines.length < 24_000; n++) {
+      const id = `fx:L-${n}`;
+      lines.push(JSON.stringify({ kind: "item", item_id: id, source: "fx", stream: "large", key: `L-${n}`, title: `${padding} ${n} \u00e9"`, flow_type: "feature", created_at: "2026-01-05T09:00:00Z" }));
+      lines.push(JSON.stringify({ kind: "transition", event_id: `L-${n}#0`, item_id: id, to_state: "Doing", to_flow_state: "active", at: "2026-01-05T09:00:00Z" }));
+      lines.push(JSON.stringify({ kind: "transition", event_id: `L-${n}#1`, item_id: id, from_state: "Doing", to_state: "Done", to_flow_state: "done", at: Date.UTC(2026, 0, 6, 9) }));
+    }
+    for (let i = 996; i < lines.length; i += 997) {
+      lines[i] = `{"kind":"transition","broken":${i + 1}`;
+      broken.push(i + 1);
+    }
+    writeFileSync(file, lines.join("\n") + "\n");
+    const summary = await importFiles(store, [file], { batchSize: 1_000, commitEvery: 5_000, keepReasons: 3 });
+    const items = lines.filter((l) => l.startsWith('{"kind":"item"')).length;
+    expect(summary).toMatchObject({ items, transitions: lines.length - items - broken.length, rejected: broken.length });
+    expect(summary.firstRejections.map((r) => r.reference)).toEqual(broken.slice(0, 3).map((line) => `${file}:${line}`));
+    const rejected = await store.query<{ reference: string; payload: string }>(
+      "SELECT reference, payload FROM rejected_records WHERE reference LIKE '%large.jsonl:%' ORDER BY length(reference), reference",
+    );
+    expect(rejected.map((r) => r.reference)).toEqual(broken.map((line) => `${file}:${line}`));
+    expect(rejected.every((r) => r.payload === `{"kind":"transition","broken":${r.reference.split(":").pop()}`)).toBe(true);
+    // Titles with escapes and non-ASCII text arrive intact; every item with a stored row is derived.
+    const [title] = await store.query<{ title: string }>("SELECT title FROM work_items FINAL WHERE item_id = 'fx:L-7'");
+    expect(title?.title).toBe(`${padding} 7 \u00e9"`);
+    const stored = new Set(lines.filter((l) => !l.includes('"broken"')).map((l) => (JSON.parse(l) as { item_id: string }).item_id));
+    expect(await count("SELECT count() AS n FROM item_flow FINAL WHERE item_id LIKE 'fx:L-%'")).toBe(stored.size);
+  });
+
   it("refuses a whole file it cannot use, before importing anything", async () => {
     await expect(importFiles(store, [fixture("basic.jsonl"), path.join(dir, "missing.jsonl")])).rejects.toThrow(ImportError);
     const header = path.join(dir, "header.csv");

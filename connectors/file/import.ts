@@ -2,12 +2,15 @@
 // Files are read in chunks and never held whole: rows go to the sink in batches, derived rows are
 // rebuilt every `commitEvery` transitions and at the end of each file, and a bad row is recorded
 // in rejected_records with its `file:line` while the rest imports.
+// JSONL is read and mapped in a worker thread (parse-worker.ts) so parsing overlaps storing.
 import { createReadStream, statSync } from "node:fs";
 import path from "node:path";
-import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import { Worker } from "node:worker_threads";
+import type { FlowState, Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import type { Store } from "../../store/store.ts";
-import { CsvRecordReader, csvLayout, mapCsvRow, mapJsonLine, type CsvLayout, type MapResult } from "./records.ts";
+import { PACKET_ITEM, PACKET_TRANSITION, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
+import { CsvRecordReader, csvLayout, mapCsvRow, type CsvLayout, type MapResult } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
 export const IMPORT_SOURCE = "import";
@@ -52,6 +55,29 @@ export class ImportError extends Error {
 }
 
 const MAX_PAYLOAD = 16_384;
+/**
+ * Sink writes that may run at once. chDB runs unparameterized inserts in parallel, so a second
+ * write keeps the store busy while the first finishes; the rows collapse by key and version
+ * whatever order they land in, and a commit waits for all of them.
+ */
+const WRITES_IN_FLIGHT = 2;
+/**
+ * Parsed packets (about 1 MB of input each) the JSONL worker may have waiting: enough to cover a
+ * sink write, so the worker keeps parsing while this thread waits for the store.
+ */
+const WORKER_CREDITS = 16;
+const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
+
+/**
+ * The worker is TypeScript too, and Node 20 loads a worker's entry file before any `--import`
+ * hook: so start from a tiny script that registers tsx (found by path, from any directory) and
+ * then imports the worker.
+ */
+function workerBootstrap(): string {
+  // tsx's public API entry, resolved here: an eval'd worker has no module base to resolve from.
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+}
 
 export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
   if (forced) return forced;
@@ -95,7 +121,8 @@ class Importer {
   private transitions: Transition[] = [];
   private rejections: Rejection[] = [];
   private firstRejections: Rejection[] = [];
-  private inflight: Promise<void> | null = null;
+  /** Writes still running, oldest first: at most WRITES_IN_FLIGHT. */
+  private inflight: Promise<void>[] = [];
   private sinceCommit = 0;
   private rows = 0;
   private readonly started = Date.now();
@@ -110,30 +137,20 @@ class Importer {
 
   async importFile(file: string, totalBytes: number, format: ImportFormat): Promise<void> {
     this.fileCount += 1;
+    if (format === "jsonl") return this.importJsonl(file, totalBytes);
+    // CSV stays on this thread: a quoted cell may carry a record across lines.
     const stream = createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 });
-    const csv = format === "csv" ? new CsvRecordReader() : null;
+    const csv = new CsvRecordReader();
     let layout: CsvLayout | null = null;
     let recordStart = 0;
     let carry = "";
     let lineNo = 0;
-    const report = () =>
-      this.options.onProgress?.({
-        file, bytesRead: stream.bytesRead, totalBytes, rows: this.rows,
-        items: this.count("items") + this.items.length,
-        transitions: this.count("transitions") + this.transitions.length,
-        rejected: this.count("rejected") + this.rejections.length,
-        elapsedMs: Date.now() - this.started,
-      });
+    const report = () => this.progress(file, stream.bytesRead, totalBytes);
 
     const handle = (raw: string): MapResult | null => {
       lineNo += 1;
       let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
       if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1); // UTF-8 byte order mark
-      if (!csv) {
-        recordStart = lineNo;
-        if (line.trim() === "") return null;
-        return mapJsonLine(line);
-      }
       if (!csv.pending) {
         recordStart = lineNo;
         if (line.trim() === "") return null;
@@ -151,29 +168,16 @@ class Importer {
 
     // Returns true when the buffers are full and must be flushed before reading on.
     const accept = (result: MapResult, payload: string): boolean => {
-      this.rows += 1;
-      if (result.ok) {
-        if (result.record.kind === "item") this.items.push(result.record.item);
-        else this.transitions.push(result.record.transition);
-        return this.items.length + this.transitions.length >= this.batchSize;
-      }
-      const rejection: Rejection = {
-        source: IMPORT_SOURCE,
-        reference: `${file}:${recordStart}`,
-        reason: result.reason,
-        payload: payload.slice(0, MAX_PAYLOAD),
-      };
-      this.rejections.push(rejection);
-      if (this.firstRejections.length < this.keepReasons) this.firstRejections.push(rejection);
-      return this.rejections.length >= 1000;
+      if (result.ok) return result.record.kind === "item" ? this.addItem(result.record.item) : this.addTransition(result.record.transition);
+      return this.addRejection(`${file}:${recordStart}`, result.reason, payload);
     };
 
     // A CSV record may span lines; its whole text is the rejection payload.
     let csvText = "";
     const processLine = (raw: string): boolean => {
-      if (csv) csvText = csv.pending ? `${csvText}\n${raw}` : raw;
+      csvText = csv.pending ? `${csvText}\n${raw}` : raw;
       const result = handle(raw);
-      return result ? accept(result, csv ? csvText : raw) : false;
+      return result ? accept(result, csvText) : false;
     };
 
     for await (const chunk of stream as AsyncIterable<string>) {
@@ -190,13 +194,129 @@ class Importer {
       report();
     }
     if (carry !== "" && processLine(carry)) await this.flush();
-    if (csv?.pending) {
+    if (csv.pending) {
       recordStart = recordStart || lineNo;
       accept({ ok: false, reason: "file ends inside a quoted cell" }, csvText);
     }
     await this.flush();
     await this.commit();
     report();
+  }
+
+  private progress(file: string, bytesRead: number, totalBytes: number): void {
+    this.options.onProgress?.({
+      file, bytesRead, totalBytes, rows: this.rows,
+      items: this.count("items") + this.items.length,
+      transitions: this.count("transitions") + this.transitions.length,
+      rejected: this.count("rejected") + this.rejections.length,
+      elapsedMs: Date.now() - this.started,
+    });
+  }
+
+  // Each add returns true when the buffers are full and must be flushed before reading on.
+  private addItem(item: WorkItem): boolean {
+    this.rows += 1;
+    this.items.push(item);
+    return this.items.length + this.transitions.length >= this.batchSize;
+  }
+
+  private addTransition(transition: Transition): boolean {
+    this.rows += 1;
+    this.transitions.push(transition);
+    return this.items.length + this.transitions.length >= this.batchSize;
+  }
+
+  private addRejection(reference: string, reason: string, payload: string): boolean {
+    this.rows += 1;
+    const rejection: Rejection = { source: IMPORT_SOURCE, reference, reason, payload: payload.slice(0, MAX_PAYLOAD) };
+    this.rejections.push(rejection);
+    if (this.firstRejections.length < this.keepReasons) this.firstRejections.push(rejection);
+    return this.rejections.length >= 1000;
+  }
+
+  /**
+   * JSONL: a worker thread reads and maps the lines (the same mapJsonLine, in file order) while
+   * this thread stores what it sends back, so parsing overlaps storing on another core.
+   */
+  private async importJsonl(file: string, totalBytes: number): Promise<void> {
+    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, credits: WORKER_CREDITS };
+    const worker = new Worker(workerBootstrap(), { eval: true, workerData: job });
+    const inbox: WorkerMessage[] = [];
+    let waiting: (() => void) | null = null;
+    let failure: Error | null = null;
+    let finished = false;
+    const poke = () => {
+      waiting?.();
+      waiting = null;
+    };
+    worker.on("message", (message: WorkerMessage) => {
+      inbox.push(message);
+      poke();
+    });
+    worker.on("error", (error) => {
+      failure ??= error;
+      poke();
+    });
+    worker.on("exit", (code) => {
+      if (!finished) failure ??= new Error(`the JSONL parse worker stopped (exit code ${code})`);
+      poke();
+    });
+    try {
+      for (;;) {
+        while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
+        const message = inbox.shift();
+        if (!message) throw failure ?? new Error("the JSONL parse worker stopped");
+        if (message.type === "error") throw new ImportError(`${file}: cannot read (${message.code ?? message.message})`);
+        if (message.type === "done") {
+          finished = true;
+          await this.flush();
+          await this.commit();
+          this.progress(file, message.bytesRead, totalBytes);
+          return;
+        }
+        await this.unpack(file, message);
+        worker.postMessage("credit");
+        this.progress(file, message.bytesRead, totalBytes);
+      }
+    } finally {
+      finished = true;
+      await worker.terminate();
+    }
+  }
+
+  /** Hands one packet's records to the buffers in file order, flushing where a full buffer says. */
+  private async unpack(file: string, packet: Packet): Promise<void> {
+    const { kinds, nums, lens, text } = packet;
+    let at = 0;
+    let s = 0;
+    let n = 0;
+    const str = () => {
+      const start = at;
+      at += lens[s++] as number;
+      return text.slice(start, at);
+    };
+    for (let r = 0; r < kinds.length; r++) {
+      let full: boolean;
+      const kind = kinds[r];
+      if (kind === PACKET_TRANSITION) {
+        full = this.addTransition({
+          event_id: str(), item_id: str(), from_state: str(), to_state: str(),
+          to_flow_state: str() as FlowState, at: nums[n++] as number,
+        });
+      } else if (kind === PACKET_ITEM) {
+        const item_id = str(), source = str(), stream = str(), key = str(), title = str(), url = str(), flow_type = str(), team = str(), source_type = str();
+        const created_at = nums[n++] as number;
+        const deleted = nums[n++] === 1;
+        const labels: string[] = [];
+        for (let l = nums[n++] as number; l > 0; l--) labels.push(str());
+        full = this.addItem({ item_id, source, stream, key, flow_type, created_at, title, url, team, labels, source_type, deleted });
+      } else {
+        const reason = str();
+        const payload = str();
+        full = this.addRejection(`${file}:${nums[n++] as number}`, reason, payload);
+      }
+      if (full) await this.flush();
+    }
   }
 
   private get sink(): FlowSink {
@@ -212,7 +332,7 @@ class Importer {
     const batch = { items: this.items, transitions: this.transitions };
     this.items = [];
     this.transitions = [];
-    await this.settleWrite();
+    while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     if (this.rejections.length) {
       const rejections = this.rejections;
       this.rejections = [];
@@ -222,17 +342,13 @@ class Importer {
     const write = this.sink.write(batch);
     // Handled when awaited at the next flush; this only keeps Node from calling it unhandled meanwhile.
     write.catch(() => undefined);
-    this.inflight = write;
+    this.inflight.push(write);
     this.sinceCommit += batch.transitions.length;
     if (this.sinceCommit >= this.commitEvery) await this.startCommit();
   }
 
   private async settleWrite(): Promise<void> {
-    if (this.inflight) {
-      const previous = this.inflight;
-      this.inflight = null;
-      await previous;
-    }
+    while (this.inflight.length) await this.inflight.shift();
   }
 
   /** Starts deriving the current sink's rows and switches to the other sink. */
