@@ -16,18 +16,12 @@ FROM
 (
     SELECT
         flow_type,
-        toDate(assumeNotNull(finished_at), {tz:String}) AS local_day,
-        multiIf({period:String} = 'day', local_day,
-                {period:String} = 'month', toStartOfMonth(local_day),
-                toMonday(local_day)) AS period_start,
-        if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds) / 86400 AS days
-    FROM flow_items
-    WHERE outcome = 'done'
-      AND finished_at >= {since:DateTime64(3, 'UTC')}
-      AND finished_at < {until:DateTime64(3, 'UTC')}
-      AND ({stream:String} = '' OR stream = {stream:String})
-      AND ({team:String} = '' OR team = {team:String})
-      AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
+        period_start,
+        flow_seconds_by_rule / 86400 AS days
+    FROM delivered_items(
+        since = {since:DateTime64(3, 'UTC')}, until = {until:DateTime64(3, 'UTC')},
+        stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String},
+        tz = {tz:String}, period = {period:String}, flow_time_start = {flow_time_start:String})
 )
 WHERE days IS NOT NULL
 GROUP BY period_start, flow_type

@@ -17,15 +17,12 @@ FROM
 (
     SELECT
         flow_type,
-        assumeNotNull(if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds)) / 86400 AS days
-    FROM flow_items
-    WHERE outcome = 'done'
-      AND finished_at >= {since:DateTime64(3, 'UTC')}
-      AND finished_at < {until:DateTime64(3, 'UTC')}
-      AND ({stream:String} = '' OR stream = {stream:String})
-      AND ({team:String} = '' OR team = {team:String})
-      AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-      AND if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds) IS NOT NULL
+        assumeNotNull(flow_seconds_by_rule) / 86400 AS days
+    FROM delivered_items(
+        since = {since:DateTime64(3, 'UTC')}, until = {until:DateTime64(3, 'UTC')},
+        stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String},
+        tz = {tz:String}, period = {period:String}, flow_time_start = {flow_time_start:String})
+    WHERE flow_seconds_by_rule IS NOT NULL
 )
 ARRAY JOIN ['all', 'type'] AS scope
 GROUP BY scope, group_type

@@ -4,16 +4,12 @@
 SELECT item_id, key, title, url, flow_type, round(days, 4) AS days
 FROM
 (
-    SELECT item_id, key, title, url, flow_type,
-           if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds) / 86400 AS days
-    FROM flow_items
+    SELECT item_id, key, title, url, flow_type, flow_seconds_by_rule / 86400 AS days
+    FROM delivered_items(
+        since = {since:DateTime64(3, 'UTC')}, until = {until:DateTime64(3, 'UTC')},
+        stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String},
+        tz = {tz:String}, period = {period:String}, flow_time_start = {flow_time_start:String})
     WHERE {which:String} = 'slowest'
-      AND outcome = 'done'
-      AND finished_at >= {since:DateTime64(3, 'UTC')}
-      AND finished_at < {until:DateTime64(3, 'UTC')}
-      AND ({stream:String} = '' OR stream = {stream:String})
-      AND ({team:String} = '' OR team = {team:String})
-      AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
     UNION ALL
     SELECT item_id, key, title, url, flow_type,
            dateDiff('millisecond',
