@@ -72,37 +72,11 @@ export function localMidnight(year: number, month: number, day: number, timeZone
   return wall - zoneOffsetMs(first, timeZone);
 }
 
-// Two remembered values: a row writer alternates a varying time with a fixed one.
-const memoMs = [NaN, NaN];
-const memoText = ["", ""];
-let memoNext = 0;
-
 /** ClickHouse DateTime64(3) literal in UTC, the form every table stores. */
 export function toClickHouseTime(ms: number): string {
-  // Bulk imports call this per row, often with one value (ingested_at of a batch): remember
-  // recent values, and build from the UTC fields (about 3x cheaper than toISOString + replace;
-  // same text for years 0..9999).
-  // On a hit the other slot is the one to replace next (least recently used).
-  if (ms === memoMs[0]) {
-    memoNext = 1;
-    return memoText[0] as string;
-  }
-  if (ms === memoMs[1]) {
-    memoNext = 0;
-    return memoText[1] as string;
-  }
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) throw new RangeError(`invalid time value ${ms}`);
-  const year = d.getUTCFullYear();
-  const text = `${year < 1000 ? String(year).padStart(4, "0") : year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${pad3(d.getUTCMilliseconds())}`;
-  memoMs[memoNext] = ms;
-  memoText[memoNext] = text;
-  memoNext ^= 1;
-  return text;
+  // toISOString throws a RangeError for an invalid time, which is what a caller should see.
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
 }
-
-const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
-const pad3 = (n: number) => (n < 10 ? "00" : n < 100 ? "0" : "") + n;
 
 /** Parses ClickHouse's `YYYY-MM-DD hh:mm:ss.fff` (a UTC column) back to epoch milliseconds. */
 export function fromClickHouseTime(text: string): number {
