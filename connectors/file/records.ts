@@ -23,35 +23,7 @@ const isName = (v: unknown): v is string =>
   typeof v === "string" && v.length > 0 && v.charCodeAt(0) > 32 && v.charCodeAt(v.length - 1) > 32;
 const optString = (v: unknown) => v === undefined || typeof v === "string";
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The decimal number in t[from, to), or -1 if a character there is not a digit. */
-function digits(t: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = t.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
-/** `YYYY-MM-DDTHH:MM:SS.sssZ` (what toISOString writes) read digit by digit; undefined if not that shape. */
-function isoZuluMs(t: string): number | undefined {
-  if (t.length !== 24 || t.charCodeAt(23) !== 90 /* Z */ || t.charCodeAt(10) !== 84 /* T */) return undefined;
-  if (t[4] !== "-" || t[7] !== "-" || t[13] !== ":" || t[16] !== ":" || t[19] !== ".") return undefined;
-  const y = digits(t, 0, 4), mo = digits(t, 5, 7), d = digits(t, 8, 10), h = digits(t, 11, 13), mi = digits(t, 14, 16), s = digits(t, 17, 19), ms = digits(t, 20, 23);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return undefined;
-  const leap = mo === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
-  if (d > (DAYS_IN_MONTH[mo - 1] as number) + (leap ? 1 : 0)) return undefined;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
-}
-
 function timestampMs(v: unknown): number | undefined {
-  if (typeof v === "string") {
-    const fast = isoZuluMs(v);
-    if (fast !== undefined) return fast;
-  } else if (typeof v !== "number") return undefined;
   const parsed = parseTimestamp(v);
   return parsed.ok ? parsed.ms : undefined;
 }

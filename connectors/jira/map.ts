@@ -128,7 +128,7 @@ export function mapIssue(issue: RawIssue, ctx: MapContext): MappedIssue {
     reject("issue has no fields (the search must request summary,status,issuetype,created,...)");
     return out;
   }
-  const created = parseJiraTime(fields.created);
+  const created = parseTimestamp(fields.created);
   if (!created.ok) {
     reject(`fields.created: ${created.reason}`);
     return out;
@@ -237,7 +237,7 @@ function sortedHistories(histories: RawHistory[] | undefined): TimedHistory[] {
   if (!Array.isArray(histories)) return [];
   const seen = new Map<string, TimedHistory>();
   for (const history of histories) {
-    if (history && typeof history === "object") seen.set(String(history.id), { history, at: parseJiraTime(history.created) });
+    if (history && typeof history === "object") seen.set(String(history.id), { history, at: parseTimestamp(history.created) });
   }
   const timed = [...seen.values()];
   // Jira returns histories oldest first on Data Center and newest first in some Cloud responses;
@@ -245,36 +245,6 @@ function sortedHistories(histories: RawHistory[] | undefined): TimedHistory[] {
   const ms = (entry: TimedHistory) => (entry.at.ok ? entry.at.ms : Number.NaN);
   timed.sort((a, b) => (ms(a) - ms(b) || Number(a.history.id) - Number(b.history.id)) || 0);
   return timed;
-}
-
-const digits = (text: string, start: number, length: number): number => {
-  let value = 0;
-  for (let i = start; i < start + length; i++) {
-    const code = text.charCodeAt(i) - 48;
-    if (code < 0 || code > 9) return -1;
-    value = value * 10 + code;
-  }
-  return value;
-};
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Jira's own form, `2015-11-02T10:15:31.000-0500`, read without a regex (it is the hot path of
- * the map stage); anything else, or anything out of range, goes to core/time.ts, which has the
- * last word and the error messages.
- */
-export function parseJiraTime(value: unknown): ParsedTime {
-  if (typeof value === "string" && value.length === 28 && value[4] === "-" && value[7] === "-" && value[10] === "T" && value[13] === ":" && value[16] === ":" && value[19] === "." && (value[23] === "+" || value[23] === "-")) {
-    const y = digits(value, 0, 4), mo = digits(value, 5, 2), d = digits(value, 8, 2);
-    const h = digits(value, 11, 2), mi = digits(value, 14, 2), s = digits(value, 17, 2), milli = digits(value, 20, 3);
-    const oh = digits(value, 24, 2), om = digits(value, 26, 2);
-    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && milli >= 0 && oh >= 0 && om >= 0) {
-      const offset = (value[23] === "-" ? -1 : 1) * (oh * 60 + om);
-      return { ok: true, ms: Date.UTC(y, mo - 1, d, h, mi, s, milli) - offset * 60_000 };
-    }
-  }
-  return parseTimestamp(value);
 }
 
 function teamOf(fields: NonNullable<RawIssue["fields"]>, components: string[], team: JiraConfig["team"]): string {

@@ -102,33 +102,7 @@ function fastLabel(value: unknown): string | null {
   return typeof value === "string" && value.length > 0 && value.trim() === value ? value : null;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** `YYYY-MM-DDThh:mm:ss.sssZ` (what toISOString writes) read without a regex; else null. */
-function fastIsoUtc(text: string): number | null {
-  if (text.length !== 24 || text.charCodeAt(23) !== 90) return null;
-  if (text[4] !== "-" || text[7] !== "-" || text[10] !== "T" || text[13] !== ":" || text[16] !== ":" || text[19] !== ".") return null;
-  const num = (from: number, to: number) => {
-    let n = 0;
-    for (let i = from; i < to; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      n = n * 10 + d;
-    }
-    return n;
-  };
-  const y = num(0, 4), mo = num(5, 7), d = num(8, 10), h = num(11, 13), mi = num(14, 16), s = num(17, 19), ms = num(20, 23);
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
-  const leap = mo === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 1 : 0;
-  if (d > DAYS_IN_MONTH[mo - 1]! + leap) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
-}
-
 function fastTime(value: unknown): number | null {
-  if (typeof value === "string") {
-    const ms = fastIsoUtc(value);
-    if (ms !== null) return ms;
-  } else if (typeof value !== "number") return null;
   const parsed = parseTimestamp(value);
   return parsed.ok ? parsed.ms : null;
 }
