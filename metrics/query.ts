@@ -148,11 +148,16 @@ export function growingQueues(store: Store, filters: MetricFilters = {}): Promis
   return run<QueueGrowthRow>(store, "queue_growth.sql", filters);
 }
 
-/** The three bottleneck signals together (run one after another: an embedded store is one session). */
+/**
+ * The three bottleneck signals together. They are independent reads, so they run side by side:
+ * the store spreads them over its sessions (or the server's connections).
+ */
 export async function bottlenecks(store: Store, filters: MetricFilters = {}): Promise<BottleneckReport> {
-  const timeInStateRows = await timeInState(store, filters);
-  const agingRows = await aging(store, filters);
-  const queues = await growingQueues(store, filters);
+  const [timeInStateRows, agingRows, queues] = await Promise.all([
+    timeInState(store, filters),
+    aging(store, filters),
+    growingQueues(store, filters),
+  ]);
   return { timeInState: timeInStateRows, aging: agingRows, growingQueues: queues };
 }
 

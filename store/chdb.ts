@@ -4,40 +4,76 @@ import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
 import { parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
+/**
+ * Sessions opened on the data directory. One session runs its statements one at a time; more
+ * sessions on the same directory share the engine and its tables but run side by side, so an
+ * insert need not wait for a derive. Two match the two cores we size for.
+ */
+const DEFAULT_SESSIONS = 2;
+
+interface Lane {
+  session: Session;
+  busy: number;
+}
+
 export class ChdbStore implements Store {
   readonly kind = "embedded" as const;
-  private session: Session;
+  private readonly lanes: Lane[] = [];
 
-  constructor(readonly dataPath: string) {
+  constructor(readonly dataPath: string, sessions = DEFAULT_SESSIONS) {
     mkdirSync(dataPath, { recursive: true });
     try {
-      this.session = new Session(dataPath);
+      for (let i = 0; i < Math.max(1, sessions); i++) this.lanes.push({ session: new Session(dataPath), busy: 0 });
     } catch (error) {
+      for (const lane of this.lanes) lane.session.close();
       throw new StoreError(`cannot open the embedded store at ${dataPath}: ${(error as Error).message}`);
     }
   }
 
+  /**
+   * Runs on the least busy session. Callers that need an order between statements already await
+   * the first before starting the second, so statements in flight together are independent.
+   */
+  private async run<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    let lane = this.lanes[0] as Lane;
+    for (const candidate of this.lanes) if (candidate.busy < lane.busy) lane = candidate;
+    lane.busy += 1;
+    try {
+      return await work(lane.session);
+    } finally {
+      lane.busy -= 1;
+    }
+  }
+
   async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
-    const result = await this.session.queryBindAsync(sql, params, { format: "JSONEachRow" });
+    const result = await this.run((session) => session.queryBindAsync(sql, params, { format: "JSONEachRow" }));
     return parseJsonEachRow<T>(result.text());
   }
 
   async command(sql: string, params: QueryParams = {}): Promise<void> {
-    await this.session.queryBindAsync(sql, params, { format: "Null" });
+    await this.run((session) => session.queryBindAsync(sql, params, { format: "Null" }));
   }
 
   async insertRows(table: string, rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.session.insert({ table, values: toJsonLines(rows), format: "JSONEachRow" });
+    const values = toJsonLines(rows);
+    await this.run((session) => session.insert({ table, values, format: "JSONEachRow" }));
   }
 
   async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
     if (rows.length === 0) return;
     // A JSON number in a DateTime64(3) column is read as ticks, i.e. epoch milliseconds.
-    await this.session.insert({ table, values: toJsonLines(rows), format: "JSONCompactEachRow", columns });
+    const values = toJsonLines(rows);
+    await this.run((session) => session.insert({ table, values, format: "JSONCompactEachRow", columns }));
+  }
+
+  async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
+    if (lines.length === 0) return;
+    const values = typeof lines === "string" ? Buffer.from(lines) : lines;
+    await this.run((session) => session.insert({ table, values, format: "JSONCompactEachRow", columns }));
   }
 
   async close(): Promise<void> {
-    if (this.session.open) this.session.close();
+    for (const lane of this.lanes) if (lane.session.open) lane.session.close();
   }
 }

@@ -18,7 +18,8 @@ type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
   | { op: "insert"; table: string; rows: object[] }
-  | { op: "insertCompact"; table: string; columns: string[]; rows: unknown[][] };
+  | { op: "insertCompact"; table: string; columns: string[]; rows: unknown[][] }
+  | { op: "insertLines"; table: string; columns: string[]; lines: string };
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
 
@@ -64,6 +65,12 @@ export class RemoteStore implements Store {
     if (rows.length > 0) await this.call({ op: "insertCompact", table, columns: [...columns], rows: rows.map((row) => [...row]) });
   }
 
+  async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
+    if (lines.length === 0) return;
+    const text = typeof lines === "string" ? lines : Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString("utf8");
+    await this.call({ op: "insertLines", table, columns: [...columns], lines: text });
+  }
+
   async close(): Promise<void> {}
 
   private async call<T>(request: Request): Promise<T> {
@@ -103,6 +110,7 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
       if (request.op === "insertCompact") return reply(200, { result: await store.insertCompact(request.table, request.columns, request.rows) });
+      if (request.op === "insertLines") return reply(200, { result: await store.insertLines(request.table, request.columns, request.lines) });
       return reply(400, { error: "unknown operation" });
     } catch (error) {
       return reply(500, { error: (error as Error).message });

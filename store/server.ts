@@ -1,4 +1,5 @@
 // A ClickHouse server over HTTP through @clickhouse/client, running the same SQL as chDB.
+import { Readable } from "node:stream";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import type { QueryParams, Store } from "./store.ts";
 
@@ -42,6 +43,13 @@ export class ClickHouseServerStore implements Store {
   async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
     if (rows.length === 0) return;
     await this.client.insert({ table, values: rows as unknown[][], format: "JSONCompactEachRow", columns: [...columns] as [string, ...string[]] });
+  }
+
+  async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
+    if (lines.length === 0) return;
+    // A stream of raw text is sent as it is, already in the insert format.
+    const values = Readable.from([typeof lines === "string" ? lines : Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString("utf8")]);
+    await this.client.insert({ table, values, format: "JSONCompactEachRow", columns: [...columns] as [string, ...string[]] });
   }
 
   async close(): Promise<void> {

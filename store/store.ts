@@ -17,6 +17,11 @@ export interface Store {
    * DateTime64 values as epoch milliseconds. Skips building and key-matching an object per row.
    */
   insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
+  /**
+   * The bulk writers' cheapest path: rows already encoded as JSONCompactEachRow lines in `columns`
+   * order (see pipeline/sink.ts encodeItem/encodeTransition), possibly on another thread.
+   */
+  insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

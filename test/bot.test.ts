@@ -44,6 +44,7 @@ function countingStore(inner: Store): Store {
     command: (sql, params) => { queries += 1; return inner.command(sql, params); },
     insertRows: (table, rows) => inner.insertRows(table, rows),
     insertCompact: (table, columns, rows) => inner.insertCompact(table, columns, rows),
+    insertLines: (table, columns, lines) => inner.insertLines(table, columns, lines),
     close: () => inner.close(),
   };
 }

@@ -6,10 +6,10 @@
 import { createReadStream, statSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { FlowState, Rejection, Transition, WorkItem } from "../../core/model.ts";
+import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import type { Store } from "../../store/store.ts";
-import { PACKET_ITEM, PACKET_TRANSITION, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
+import type { Packet, ParseJob, WorkerMessage } from "./packet.ts";
 import { CsvRecordReader, csvLayout, mapCsvRow, type CsvLayout, type MapResult } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
@@ -62,10 +62,10 @@ const MAX_PAYLOAD = 16_384;
  */
 const WRITES_IN_FLIGHT = 2;
 /**
- * Parsed packets (about 1 MB of input each) the JSONL worker may have waiting: enough to cover a
- * sink write, so the worker keeps parsing while this thread waits for the store.
+ * Encoded packets (one sink write each) the JSONL worker may have waiting: enough to keep it
+ * parsing while this thread waits for the store, few enough to keep memory flat.
  */
-const WORKER_CREDITS = 16;
+const WORKER_CREDITS = 2;
 const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
 
 /**
@@ -239,7 +239,7 @@ class Importer {
    * this thread stores what it sends back, so parsing overlaps storing on another core.
    */
   private async importJsonl(file: string, totalBytes: number): Promise<void> {
-    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, credits: WORKER_CREDITS };
+    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS };
     const worker = new Worker(workerBootstrap(), { eval: true, workerData: job });
     const inbox: WorkerMessage[] = [];
     let waiting: (() => void) | null = null;
@@ -284,39 +284,19 @@ class Importer {
     }
   }
 
-  /** Hands one packet's records to the buffers in file order, flushing where a full buffer says. */
+  /** Stores one packet (already encoded by the worker) as one sink write. */
   private async unpack(file: string, packet: Packet): Promise<void> {
-    const { kinds, nums, lens, text } = packet;
-    let at = 0;
-    let s = 0;
-    let n = 0;
-    const str = () => {
-      const start = at;
-      at += lens[s++] as number;
-      return text.slice(start, at);
-    };
-    for (let r = 0; r < kinds.length; r++) {
-      let full: boolean;
-      const kind = kinds[r];
-      if (kind === PACKET_TRANSITION) {
-        full = this.addTransition({
-          event_id: str(), item_id: str(), from_state: str(), to_state: str(),
-          to_flow_state: str() as FlowState, at: nums[n++] as number,
-        });
-      } else if (kind === PACKET_ITEM) {
-        const item_id = str(), source = str(), stream = str(), key = str(), title = str(), url = str(), flow_type = str(), team = str(), source_type = str();
-        const created_at = nums[n++] as number;
-        const deleted = nums[n++] === 1;
-        const labels: string[] = [];
-        for (let l = nums[n++] as number; l > 0; l--) labels.push(str());
-        full = this.addItem({ item_id, source, stream, key, flow_type, created_at, title, url, team, labels, source_type, deleted });
-      } else {
-        const reason = str();
-        const payload = str();
-        full = this.addRejection(`${file}:${nums[n++] as number}`, reason, payload);
-      }
-      if (full) await this.flush();
+    for (const rejection of packet.rejections) {
+      if (this.addRejection(`${file}:${rejection.line}`, rejection.reason, rejection.payload)) await this.flush();
     }
+    this.rows += packet.itemCount + packet.transitionCount;
+    await this.submit(packet.transitionCount, (sink) =>
+      sink.writeEncoded({
+        itemIds: packet.itemIds,
+        items: { lines: packet.items, count: packet.itemCount },
+        transitions: { lines: packet.transitions, count: packet.transitionCount },
+      }),
+    );
   }
 
   private get sink(): FlowSink {
@@ -332,18 +312,22 @@ class Importer {
     const batch = { items: this.items, transitions: this.transitions };
     this.items = [];
     this.transitions = [];
+    await this.submit(batch.transitions.length, (sink) => sink.write(batch));
+  }
+
+  /** Starts one sink write (at most WRITES_IN_FLIGHT run) and commits when enough has been written. */
+  private async submit(transitions: number, write: (sink: FlowSink) => Promise<void>): Promise<void> {
     while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     if (this.rejections.length) {
       const rejections = this.rejections;
       this.rejections = [];
       await this.sink.reject(rejections);
     }
-    if (batch.items.length + batch.transitions.length === 0) return;
-    const write = this.sink.write(batch);
+    const writing = write(this.sink);
     // Handled when awaited at the next flush; this only keeps Node from calling it unhandled meanwhile.
-    write.catch(() => undefined);
-    this.inflight.push(write);
-    this.sinceCommit += batch.transitions.length;
+    writing.catch(() => undefined);
+    this.inflight.push(writing);
+    this.sinceCommit += transitions;
     if (this.sinceCommit >= this.commitEvery) await this.startCommit();
   }
 

@@ -3,29 +3,31 @@
 export interface ParseJob {
   file: string;
   maxPayload: number;
+  /** Records per packet; each packet becomes one sink write. */
+  batchSize: number;
   /** Packets the worker may send before it waits for a "credit" message. */
   credits: number;
 }
 
-/** Record kinds in a packet, in file order. */
-export const PACKET_ITEM = 0;
-export const PACKET_TRANSITION = 1;
-export const PACKET_REJECTED = 2;
+export interface PacketRejection {
+  line: number;
+  reason: string;
+  payload: string;
+}
 
 /**
- * The records of one read chunk, packed: strings concatenated in `text` with their lengths in
- * `lens`, numbers in `nums`. Per kind, in order:
- * item: strings item_id source stream key title url flow_type team source_type, then its labels;
- * nums created_at, deleted (0/1), label count.
- * transition: strings event_id item_id from_state to_state to_flow_state; nums at.
- * rejected: strings reason payload; nums line.
+ * A batch of records in file order, already encoded as the sink stores them (encodeItem and
+ * encodeTransition lines, UTF-8), so the importer only hands them on. `itemIds` lists each item
+ * the rows touch once.
  */
 export interface Packet {
   type: "packet";
-  kinds: Uint8Array;
-  nums: Float64Array;
-  lens: Uint32Array;
-  text: string;
+  items: Uint8Array;
+  itemCount: number;
+  transitions: Uint8Array;
+  transitionCount: number;
+  itemIds: string[];
+  rejections: PacketRejection[];
   bytesRead: number;
 }
 

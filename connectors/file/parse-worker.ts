@@ -1,17 +1,13 @@
-// Worker thread for JSONL imports: reads the file, splits lines, and runs the same pure mapping
-// (mapJsonLine) as the main thread would, so the main thread only stores rows. Results go back in
-// packed packets (one string plus typed arrays) because cloning record objects costs the main
-// thread about as much as parsing them. Packets are sent in file order and only while the main
-// thread has granted credit, which keeps memory bounded.
+// Worker thread for JSONL imports: reads the file, splits lines, runs the same pure mapping
+// (mapJsonLine) as the main thread would, and encodes the rows exactly as the sink stores them,
+// so the main thread only hands finished insert payloads to the store. Payloads go back as
+// transferred bytes (no copy, no object per row on the main thread), in file order, and only
+// while the main thread has granted credit, which keeps memory bounded.
 import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { PACKET_ITEM, PACKET_REJECTED, PACKET_TRANSITION, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
+import { encodeItem, encodeTransition, nextVersion } from "../../pipeline/sink.ts";
+import type { Packet, PacketRejection, ParseJob, WorkerMessage } from "./packet.ts";
 import { mapJsonLine } from "./records.ts";
-
-function grow<T extends Uint8Array | Float64Array | Uint32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
-}
 
 async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise<void> {
   let credit = job.credits;
@@ -25,28 +21,19 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
   });
 
   const stream = createReadStream(job.file, { encoding: "utf8", highWaterMark: 1 << 20 });
-  // Typed arrays filled in place (grown when a packet outgrows them) and handed over whole.
-  let kinds = new Uint8Array(8192);
-  let nums = new Float64Array(8192);
-  let lens = new Uint32Array(65536);
-  let k = 0;
-  let n = 0;
-  let l = 0;
-  let text = "";
-  const kind = (value: number) => {
-    if (k === kinds.length) kinds = grow(kinds, new Uint8Array(k * 2));
-    kinds[k++] = value;
-  };
-  const num = (value: number) => {
-    if (n === nums.length) nums = grow(nums, new Float64Array(n * 2));
-    nums[n++] = value;
-  };
-  const str = (s: string) => {
-    text += s;
-    if (l === lens.length) lens = grow(lens, new Uint32Array(l * 2));
-    lens[l++] = s.length;
-  };
+  const encoder = new TextEncoder();
+  let items = "";
+  let itemCount = 0;
+  let transitions = "";
+  let transitionCount = 0;
+  let itemIds = new Set<string>();
+  let rejections: PacketRejection[] = [];
+  // One version and one ingestion time per packet, as the sink gives one per write.
+  let version = nextVersion();
+  let ingestedAt = Date.now();
   let lineNo = 0;
+
+  const records = () => itemCount + transitionCount + rejections.length;
 
   const processLine = (raw: string) => {
     lineNo += 1;
@@ -55,52 +42,41 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
     if (line.trim() === "") return;
     const result = mapJsonLine(line);
     if (!result.ok) {
-      kind(PACKET_REJECTED);
-      str(result.reason);
-      str(raw.slice(0, job.maxPayload));
-      num(lineNo);
+      rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
     } else if (result.record.kind === "transition") {
-      const t = result.record.transition;
-      kind(PACKET_TRANSITION);
-      str(t.event_id);
-      str(t.item_id);
-      str(t.from_state);
-      str(t.to_state);
-      str(t.to_flow_state);
-      num(t.at);
+      const transition = result.record.transition;
+      transitions += encodeTransition(transition, ingestedAt);
+      transitionCount += 1;
+      itemIds.add(transition.item_id);
     } else {
-      const i = result.record.item;
-      kind(PACKET_ITEM);
-      str(i.item_id);
-      str(i.source);
-      str(i.stream);
-      str(i.key);
-      str(i.title);
-      str(i.url);
-      str(i.flow_type);
-      str(i.team);
-      str(i.source_type);
-      for (const label of i.labels) str(label);
-      num(i.created_at);
-      num(i.deleted ? 1 : 0);
-      num(i.labels.length);
+      const item = result.record.item;
+      items += encodeItem(item, version);
+      itemCount += 1;
+      itemIds.add(item.item_id);
     }
   };
 
   const send = async () => {
+    if (records() === 0) return;
     if (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
     credit -= 1;
     const packet: Packet = {
       type: "packet",
-      kinds: kinds.slice(0, k),
-      nums: nums.slice(0, n),
-      lens: lens.slice(0, l),
-      text,
+      items: encoder.encode(items),
+      itemCount,
+      transitions: encoder.encode(transitions),
+      transitionCount,
+      itemIds: [...itemIds],
+      rejections,
       bytesRead: stream.bytesRead,
     };
-    k = n = l = 0;
-    text = "";
-    port.postMessage(packet, [packet.kinds.buffer as ArrayBuffer, packet.nums.buffer as ArrayBuffer, packet.lens.buffer as ArrayBuffer]);
+    items = transitions = "";
+    itemCount = transitionCount = 0;
+    itemIds = new Set();
+    rejections = [];
+    version = nextVersion();
+    ingestedAt = Date.now();
+    port.postMessage(packet, [packet.items.buffer as ArrayBuffer, packet.transitions.buffer as ArrayBuffer]);
   };
 
   let carry = "";
@@ -112,9 +88,9 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       if (nl === -1) break;
       processLine(text.slice(start, nl));
       start = nl + 1;
+      if (records() >= job.batchSize) await send();
     }
     carry = text.slice(start);
-    await send();
   }
   if (carry !== "") processLine(carry);
   await send();

@@ -2,6 +2,8 @@
 // Data Center's /search with startAt), the rest of a long changelog, statuses and the user's time
 // zone. Polite by construction: 429 waits for Retry-After, 5xx and dropped connections back off
 // exponentially with jitter, retries are bounded, changelog fetches run at most N at a time.
+import http from "node:http";
+import https from "node:https";
 import { createRequire } from "node:module";
 import JiraClientModule from "jira-client";
 import type { JiraAuth, JiraConfig } from "./config.ts";
@@ -70,11 +72,19 @@ export class JiraClient {
   readonly stats: CollectStats = { requests: 0, retries: 0, rateLimitWaits: 0, waitedMs: 0, changelogPages: 0 };
   private readonly api: JiraClientInternals;
   private readonly apiRoot: string;
+  /**
+   * Keep-alive connections: without an agent of its own, request opens a new connection (and on
+   * https a new TLS handshake) for every page, which costs both sides more than a small page.
+   */
+  private readonly agent: http.Agent;
 
   constructor(private readonly config: JiraConfig, auth: JiraAuth, private readonly options: JiraClientOptions = {}) {
     const site = new URL(config.site);
     const signal = options.signal;
     this.apiRoot = config.flavor === "cloud" ? "/rest/api/3" : "/rest/api/2";
+    const agentOptions = { keepAlive: true, maxSockets: config.concurrency + 1 };
+    this.agent = site.protocol === "https:" ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const agent = this.agent;
     this.api = new JiraApi({
       protocol: site.protocol.replace(":", ""),
       host: site.hostname,
@@ -90,7 +100,7 @@ export class JiraClient {
             request.abort();
             resolve({ __transport: true, status: 0, headers: {}, body: undefined, error: "aborted" });
           };
-          const request = transport(requestOptions, (error, response) => {
+          const request = transport({ ...requestOptions, agent }, (error, response) => {
             signal?.removeEventListener("abort", onAbort);
             if (error) resolve({ __transport: true, status: 0, headers: {}, body: undefined, error: (error as NodeJS.ErrnoException).code ?? error.message });
             else resolve({ __transport: true, status: response.statusCode, headers: response.headers, body: response.body });
@@ -142,6 +152,11 @@ export class JiraClient {
       this.stats.waitedMs += waitMs;
       await sleep(waitMs, this.options.signal);
     }
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 
   private backoff(attempt: number): number {

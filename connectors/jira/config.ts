@@ -74,8 +74,8 @@ export const JiraConfigSchema = z
       .int()
       .min(1)
       .max(10_000)
-      .default(1000)
-      .describe("issues stored per commit; the resume cursor is saved after each commit, so a killed run re-reads at most this many"),
+      .default(2500)
+      .describe("issues stored per commit; the resume cursor is saved after each commit, so a killed run re-reads at most this many (plus the pages fetched ahead)"),
     stream: z.string().trim().min(1).default("software").describe("value stream the issues belong to"),
     team: JiraTeamSchema,
     overlap_minutes: z

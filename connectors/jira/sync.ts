@@ -106,167 +106,261 @@ export function baseJql(jira: JiraConfig): string {
   return `project in (${(jira.projects ?? []).map((key) => `"${key}"`).join(", ")})`;
 }
 
+/** The query a run pages through: the scope, for incremental runs only issues updated since `since`. */
+export function runJql(jira: JiraConfig, since: string | null): string {
+  let jql = baseJql(jira);
+  if (since !== null) jql = `(${jql}) AND updated >= "${since}"`;
+  // Creation order does not change while we page, so an update mid-run cannot shift a page.
+  return `${jql} ORDER BY created ASC, key ASC`;
+}
+
 export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgress> {
   const { store, signal } = options;
   const log = options.log ?? (() => {});
   const jira = jiraSection(options.config);
   const auth = resolveJiraAuth(jira, options.env ?? process.env);
-  const client = new JiraClient(jira, auth, { signal, onEvent: (event) => log(describeEvent(event)) });
-  const scope = syncScope(jira);
-  const states = new StateStore(store, scope);
-  const state = await states.load();
-
-  let run = state.run;
-  const resumed = run !== null;
-  if (!run) {
-    const mode: StoredRun["mode"] = options.full ? "full" : state.watermark === null ? "backfill" : "incremental";
-    let jql = baseJql(jira);
-    if (mode === "incremental") jql = `(${jql}) AND updated >= "${await windowStart(client, state.watermark! - jira.overlap_minutes * 60_000)}"`;
-    // Creation order does not change while we page, so an update mid-run cannot shift a page.
-    jql += " ORDER BY created ASC, key ASC";
-    run = {
-      jql,
-      cursor: jira.flavor === "cloud" ? { kind: "token", token: null } : { kind: "offset", startAt: 0 },
-      startedAt: Date.now(),
-      mode,
-      maxUpdated: state.watermark,
-      pages: 0,
-      issues: 0,
-    };
-    await states.save({ watermark: state.watermark, run });
-  } else {
-    log(`jira: resuming the ${run.mode} run started ${new Date(run.startedAt).toISOString()} after page ${run.pages}`);
-  }
-
-  const statusPayload = await client.statuses();
-  const ctx = mapContext(jira, jiraWorkflow(options.config), statusCategoriesFrom(statusPayload));
-  await store.insertRows("raw_payloads", [
-    { source: "jira", kind: "statuses", key: ctx.siteHost, payload: JSON.stringify(statusPayload), fetched_at: toClickHouseTime(Date.now()) },
-  ]);
-
-  const progress: JiraSyncProgress = {
-    mode: run.mode, resumed, pages: run.pages, issues: run.issues, items: 0, transitions: 0, rejected: 0,
-    changelogPages: 0, rateLimitWaits: 0, retries: 0, waitedMs: 0, markedDeleted: 0,
-    timings: { fetchWaitMs: 0, storeWaitMs: 0, mapMs: 0, rawMs: 0, writeMs: 0, commitMs: 0, stateMs: 0 },
-  };
-  const sink = new FlowSink(store);
-  const announced = new Set<string>();
-  const extraFields = jira.team.field ? [jira.team.field] : [];
-  const timings = progress.timings;
-  const timed = async <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await work();
-    } finally {
-      timings[key] += performance.now() - t0;
-    }
-  };
-  const fetchPage = async (at: Cursor): Promise<FetchedPage> => {
-    const page = await client.searchPage(run.jql, at, extraFields);
-    const complete = await mapLimit(page.issues, jira.concurrency, async (issue) => {
-      try {
-        return { issue: await client.withFullChangelog(issue), error: null };
-      } catch (error) {
-        if (error instanceof JiraHttpError) return { issue, error: error.message };
-        throw error;
-      }
-    });
-    return { count: page.issues.length, next: page.next, complete };
-  };
-
-  // Pages are stored in batches of about commit_issues: each store write and each commit (derived
-  // rows) has a fixed cost far above a page's worth of rows. A batch is stored while the next one
-  // is fetched and mapped; batches are stored one at a time, in order, and the cursor is saved
-  // only after a batch is committed, so a run that dies re-reads uncommitted pages, never skips
-  // them. Memory: the batch being stored, the one being filled and one page fetched ahead.
-  let filling: Filling = { batch: emptyBatch(), pages: 0, issues: 0 };
-  let storing: Promise<void> | null = null;
-  const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
-    await timed("rawMs", () => store.insertRows("raw_payloads", batch.raw));
-    await timed("writeMs", async () => {
-      await sink.write({ items: batch.items, transitions: batch.transitions });
-      await sink.reject(batch.rejections);
-    });
-    await timed("commitMs", () => sink.commit());
-    if (batch.maxUpdated !== null) run.maxUpdated = Math.max(run.maxUpdated ?? batch.maxUpdated, batch.maxUpdated);
-    run.pages += pages;
-    run.issues += issues;
-    if (next) {
-      run.cursor = next;
-      await timed("stateMs", () => states.save({ watermark: state.watermark, run }));
-    }
-  };
-  /** Waits for the batch being stored (its failure ends the run), then starts storing the filled one. */
-  const flush = async (next: Cursor | null) => {
-    if (storing) await timed("storeWaitMs", () => storing!);
-    storing = null;
-    if (filling.pages === 0) return;
-    storing = storeBatch(filling, next);
-    // Awaited before the next flush and at the end; until then it must not count as unhandled.
-    storing.catch(() => {});
-    filling = { batch: emptyBatch(), pages: 0, issues: 0 };
-  };
-
-  // One page is fetched ahead (with its long changelogs) while the current one is mapped.
+  // Stopped by the caller's signal, or by us when storing fails while a page is being fetched.
+  const stopFetching = new AbortController();
+  const fetchSignal = signal ? AbortSignal.any([signal, stopFetching.signal]) : stopFetching.signal;
+  const client = new JiraClient(jira, auth, { signal: fetchSignal, onEvent: (event) => log(describeEvent(event)) });
   try {
-    let ahead: Promise<FetchedPage> | null = fetchPage(run.cursor);
-    let lastNext: Cursor | null = run.cursor;
-    while (ahead) {
-      let page: FetchedPage;
-      try {
-        page = await timed("fetchWaitMs", () => ahead!);
-      } catch (error) {
-        // A search page failed (retries exhausted, Ctrl-C): keep what was read before it.
-        await flush(lastNext);
-        await flush(null);
-        throw error;
-      }
-      ahead = page.next ? fetchPage(page.next) : null;
-      ahead?.catch(() => {});
-      lastNext = page.next;
+    const scope = syncScope(jira);
+    const states = new StateStore(store, scope);
+    const state = await states.load();
 
-      const t0 = performance.now();
-      const mapped = mapPage(page.complete, ctx, announced, log);
-      timings.mapMs += performance.now() - t0;
-      appendBatch(filling.batch, mapped);
-      filling.pages += 1;
-      filling.issues += page.count;
-      progress.items += mapped.items.length;
-      progress.transitions += mapped.transitions.length;
-      progress.rejected += mapped.rejections.length;
-      progress.pages += 1;
-      progress.issues += page.count;
-      Object.assign(progress, {
-        changelogPages: client.stats.changelogPages,
-        rateLimitWaits: client.stats.rateLimitWaits,
-        retries: client.stats.retries,
-        waitedMs: client.stats.waitedMs,
-      });
-      if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
-      options.onProgress?.({ ...progress, timings: { ...timings } });
+    let run = state.run;
+    const resumed = run !== null;
+    if (!run) {
+      const mode: StoredRun["mode"] = options.full ? "full" : state.watermark === null ? "backfill" : "incremental";
+      const since = mode === "incremental" ? await windowStart(client, state.watermark! - jira.overlap_minutes * 60_000) : null;
+      run = {
+        jql: runJql(jira, since),
+        cursor: jira.flavor === "cloud" ? { kind: "token", token: null } : { kind: "offset", startAt: 0 },
+        startedAt: Date.now(),
+        mode,
+        maxUpdated: state.watermark,
+        pages: 0,
+        issues: 0,
+      };
+      await states.save({ watermark: state.watermark, run });
+    } else {
+      log(`jira: resuming the ${run.mode} run started ${new Date(run.startedAt).toISOString()} after page ${run.pages}`);
     }
-    await flush(null);
-  } catch (error) {
-    // Whatever failed, a batch still being written finishes before the caller closes the store.
-    await (storing as Promise<void> | null)?.catch(() => {});
-    throw error;
+
+    const statusPayload = await client.statuses();
+    const ctx = mapContext(jira, jiraWorkflow(options.config), statusCategoriesFrom(statusPayload));
+    await store.insertRows("raw_payloads", [
+      { source: "jira", kind: "statuses", key: ctx.siteHost, payload: JSON.stringify(statusPayload), fetched_at: toClickHouseTime(Date.now()) },
+    ]);
+
+    const progress: JiraSyncProgress = {
+      mode: run.mode, resumed, pages: run.pages, issues: run.issues, items: 0, transitions: 0, rejected: 0,
+      changelogPages: 0, rateLimitWaits: 0, retries: 0, waitedMs: 0, markedDeleted: 0,
+      timings: { fetchWaitMs: 0, storeWaitMs: 0, mapMs: 0, rawMs: 0, writeMs: 0, commitMs: 0, stateMs: 0 },
+    };
+    const sink = new FlowSink(store);
+    const announced = new Set<string>();
+    const extraFields = jira.team.field ? [jira.team.field] : [];
+    const timings = progress.timings;
+    const timed = async <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        timings[key] += performance.now() - t0;
+      }
+    };
+    const fetchPage = async (at: Cursor): Promise<FetchedPage> => {
+      const page = await client.searchPage(run.jql, at, extraFields);
+      const complete = await mapLimit(page.issues, jira.concurrency, async (issue) => {
+        try {
+          return { issue: await client.withFullChangelog(issue), error: null };
+        } catch (error) {
+          if (error instanceof JiraHttpError) return { issue, error: error.message };
+          throw error;
+        }
+      });
+      return { count: page.issues.length, next: page.next, complete };
+    };
+
+    // Pages are stored in batches of about commit_issues: each store write and each commit (derived
+    // rows) has a fixed cost far above a page's worth of rows. Fetching runs on its own, up to
+    // `pagesAhead` pages ahead of mapping, so a slow store step does not stall the page chain (Cloud
+    // pages come one after another: each needs the previous page's token). Batches are stored one at
+    // a time, in order, and the cursor is saved only after a batch is committed, so a run that dies
+    // re-reads uncommitted pages, never skips them. Memory is bounded: the batch being stored, the
+    // one filled and waiting for it, the one being filled, and the pages fetched ahead.
+    const pagesAhead = Math.min(MAX_PAGES_AHEAD, Math.max(1, Math.ceil(jira.commit_issues / jira.page_size)));
+    let filling: Filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+    let storing: Promise<void> | null = null;
+    const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
+      // raw_payloads is independent of the flow tables, so it is inserted beside the sink's write
+      // and commit; the cursor waits for both.
+      await Promise.all([
+        timed("rawMs", () => store.insertRows("raw_payloads", batch.raw)),
+        (async () => {
+          await timed("writeMs", () => Promise.all([sink.write({ items: batch.items, transitions: batch.transitions }), sink.reject(batch.rejections)]));
+          await timed("commitMs", () => sink.commit());
+        })(),
+      ]);
+      if (batch.maxUpdated !== null) run.maxUpdated = Math.max(run.maxUpdated ?? batch.maxUpdated, batch.maxUpdated);
+      run.pages += pages;
+      run.issues += issues;
+      if (next) {
+        run.cursor = next;
+        await timed("stateMs", () => states.save({ watermark: state.watermark, run }));
+      }
+    };
+    /** Waits for the batch being stored (its failure ends the run), then starts storing the filled one. */
+    const flush = async (next: Cursor | null) => {
+      if (storing) await timed("storeWaitMs", () => storing!);
+      storing = null;
+      if (filling.pages === 0) return;
+      storing = storeBatch(filling, next);
+      // Awaited before the next flush and at the end; until then it must not count as unhandled.
+      storing.catch(() => {});
+      filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+    };
+
+    const pages = new PageQueue<FetchedPage>(pagesAhead);
+    const fetching = (async () => {
+      let cursor: Cursor | null = run.cursor;
+      while (cursor && !pages.closed) {
+        const page = await fetchPage(cursor);
+        await pages.put(page);
+        cursor = page.next;
+      }
+    })().then(
+      () => pages.end(),
+      (error: unknown) => pages.fail(error),
+    );
+
+    try {
+      let lastNext: Cursor | null = run.cursor;
+      for (;;) {
+        let page: FetchedPage | null;
+        try {
+          page = await timed("fetchWaitMs", () => pages.take());
+        } catch (error) {
+          // A search page failed (retries exhausted, Ctrl-C): keep what was read before it.
+          await flush(lastNext);
+          await flush(null);
+          throw error;
+        }
+        if (!page) break;
+        lastNext = page.next;
+
+        const t0 = performance.now();
+        const mapped = mapPage(page.complete, ctx, announced, log);
+        timings.mapMs += performance.now() - t0;
+        appendBatch(filling.batch, mapped);
+        filling.pages += 1;
+        filling.issues += page.count;
+        progress.items += mapped.items.length;
+        progress.transitions += mapped.transitions.length;
+        progress.rejected += mapped.rejections.length;
+        progress.pages += 1;
+        progress.issues += page.count;
+        Object.assign(progress, {
+          changelogPages: client.stats.changelogPages,
+          rateLimitWaits: client.stats.rateLimitWaits,
+          retries: client.stats.retries,
+          waitedMs: client.stats.waitedMs,
+        });
+        if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
+        options.onProgress?.({ ...progress, timings: { ...timings } });
+      }
+      await flush(null);
+    } catch (error) {
+      // Whatever failed, fetching stops and a batch still being written finishes before the caller
+      // closes the store.
+      pages.close();
+      stopFetching.abort(error);
+      await (storing as Promise<void> | null)?.catch(() => {});
+      await fetching;
+      throw error;
+    }
+    await fetching;
+
+    if (run.mode === "full") progress.markedDeleted = await markUnseenDeleted(store, sink, ctx, run.startedAt);
+    await states.save({ watermark: run.maxUpdated, run: null });
+    log(
+      `jira: ${run.mode} sync done: ${progress.issues} issues on ${progress.pages} pages, ${progress.transitions} status changes, ` +
+        `${progress.rejected} rejected, ${progress.rateLimitWaits} rate-limit waits, ${progress.markedDeleted} marked deleted`,
+    );
+    options.onProgress?.({ ...progress, timings: { ...progress.timings } });
+    return progress;
+  } finally {
+    client.close();
+  }
+}
+
+/** Pages fetched ahead of mapping at most (each page is up to page_size issues with changelogs). */
+const MAX_PAGES_AHEAD = 10;
+
+/**
+ * A bounded first-in first-out hand-over from the fetching loop to the mapping loop: put() waits
+ * while `limit` pages are waiting, take() waits for a page and returns null after end(), or throws
+ * the fetch error after the pages read before it.
+ */
+class PageQueue<T> {
+  private readonly items: T[] = [];
+  private finished = false;
+  private error: { reason: unknown } | null = null;
+  private wakeTaker: (() => void) | null = null;
+  private wakePutter: (() => void) | null = null;
+  /** Set when the consumer gave up: put() returns at once and the fetching loop stops. */
+  closed = false;
+
+  constructor(private readonly limit: number) {}
+
+  async put(item: T): Promise<void> {
+    while (this.items.length >= this.limit && !this.closed) await new Promise<void>((resolve) => (this.wakePutter = resolve));
+    if (this.closed) return;
+    this.items.push(item);
+    this.wake("taker");
   }
 
-  if (run.mode === "full") progress.markedDeleted = await markUnseenDeleted(store, sink, ctx, run.startedAt);
-  await states.save({ watermark: run.maxUpdated, run: null });
-  log(
-    `jira: ${run.mode} sync done: ${progress.issues} issues on ${progress.pages} pages, ${progress.transitions} status changes, ` +
-      `${progress.rejected} rejected, ${progress.rateLimitWaits} rate-limit waits, ${progress.markedDeleted} marked deleted`,
-  );
-  options.onProgress?.({ ...progress, timings: { ...progress.timings } });
-  return progress;
+  async take(): Promise<T | null> {
+    while (this.items.length === 0) {
+      if (this.error) throw this.error.reason;
+      if (this.finished) return null;
+      await new Promise<void>((resolve) => (this.wakeTaker = resolve));
+    }
+    const item = this.items.shift()!;
+    this.wake("putter");
+    return item;
+  }
+
+  end(): void {
+    this.finished = true;
+    this.wake("taker");
+  }
+
+  fail(reason: unknown): void {
+    this.error = { reason };
+    this.wake("taker");
+  }
+
+  close(): void {
+    this.closed = true;
+    this.items.length = 0;
+    this.wake("putter");
+  }
+
+  private wake(who: "taker" | "putter"): void {
+    const wake = who === "taker" ? this.wakeTaker : this.wakePutter;
+    if (who === "taker") this.wakeTaker = null;
+    else this.wakePutter = null;
+    wake?.();
+  }
 }
 
 interface PageBatch {
   items: WorkItem[];
   transitions: Transition[];
   rejections: Rejection[];
-  raw: { source: string; kind: string; key: string; payload: string; fetched_at: string }[];
+  raw: { source: string; kind: string; key: string; payload: RawIssue; fetched_at: string }[];
   maxUpdated: number | null;
 }
 
@@ -298,7 +392,10 @@ function mapPage(
     if (!mapped.item) continue;
     batch.items.push(mapped.item);
     batch.transitions.push(...mapped.transitions);
-    batch.raw.push({ source: "jira", kind: "issue", key: mapped.item.key, payload: JSON.stringify(issue), fetched_at: fetchedAt });
+    // The issue object goes to the store as is: JSON input reads an object into a String column as
+    // its JSON text (input_format_json_read_objects_as_strings, on by default), so the payload is
+    // serialized once, with the row, not once on its own and again escaped inside the row.
+    batch.raw.push({ source: "jira", kind: "issue", key: mapped.item.key, payload: issue, fetched_at: fetchedAt });
     for (const status of mapped.fallbackStatuses) {
       if (!announced.has(status)) {
         announced.add(status);
