@@ -263,7 +263,7 @@ describe("distribution", () => {
 });
 
 describe("bottlenecks", () => {
-  it("sums each item's stays per state closed in the window, after the start", async () => {
+  it("sums each item's closed stays per state, after the start, in the window of its last exit", async () => {
     const rows = await timeInState(store, JAN);
     // In Progress: A 2, B 1+3, C 1+2, E 2+3, G 4, I 5, J 1, K 7.041667, L 1 (F still there: open).
     // Sorted 1 1 2 3 4 4 5 5 7.04: median at position 4 -> 4; p85 at 6.8 -> 5; total 32.041667.
@@ -274,6 +274,16 @@ describe("bottlenecks", () => {
       { state: "Review", flow_state: "waiting", items: 3, median_days: 1, p85_days: 1.7, total_days: 4 },
       { state: "To Do", flow_state: "new", items: 1, median_days: 2, p85_days: 2, total_days: 2 },
     ]);
+  });
+
+  it("counts an item's total in a state in the window in which it last left that state", async () => {
+    const progress = async (since: string, until: string) =>
+      (await timeInState(store, { stream: "software", sinceMs: Date.parse(since), untilMs: Date.parse(until) })).find((r) => r.state === "In Progress");
+    // Jan 1 - Jan 5: A left In Progress for good on Jan 4 (2 d). B (left Jan 4, back Jan 5 - 8),
+    // C (reopened, left again Jan 12) and E (back Jan 6 - 9) left it for the last time later.
+    expect(await progress("2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z")).toMatchObject({ items: 1, median_days: 2, total_days: 2 });
+    // Jan 5 - Jan 9: B with both its stays (1 + 3 d) and G (4 d, then canceled); E leaves Jan 9 12:00.
+    expect(await progress("2024-01-05T00:00:00Z", "2024-01-09T00:00:00Z")).toMatchObject({ items: 2, median_days: 4, total_days: 8 });
   });
 
   it("counts backlog stays too under the 'created' rule", async () => {

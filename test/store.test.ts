@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model.ts";
 import { FlowSink, recoverPendingBatches } from "../pipeline/sink.ts";
 import { migrate } from "../store/migrate.ts";
+import { splitStatements, sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 import { freshStore } from "./helpers/store.ts";
 
@@ -87,6 +88,25 @@ describe("FlowSink", () => {
     expect(await recoverPendingBatches(store)).toBe(0);
     const rows = await snapshot();
     expect(rows.map((r) => [r.item_id, r.outcome, r.started_at])).toEqual([["a", "done", "2026-01-02 00:00:00.000"], ["b", "open", "2026-02-02 00:00:00.000"]]);
+  });
+
+  it("rebuilds, after the per-state totals migration, rows derived before it", async () => {
+    const totals = () =>
+      store.query<Record<string, unknown>>("SELECT item_id, state, state_seconds FROM state_intervals FINAL WHERE last_in_state = 1 ORDER BY item_id, state");
+    const derived = await totals();
+    // a: To Do 1 d, In Progress 1 d, Review 12 h (Done is still open); b: To Do 1 d.
+    expect(derived).toEqual([
+      { item_id: "a", state: "In Progress", state_seconds: 86400 },
+      { item_id: "a", state: "Review", state_seconds: 43200 },
+      { item_id: "a", state: "To Do", state_seconds: 0 },
+      { item_id: "b", state: "To Do", state_seconds: 0 },
+    ]);
+    // Rows as a store derived them before the migration: no totals, no marker.
+    await store.command("ALTER TABLE state_intervals UPDATE state_seconds = 0, state_seconds_all = 0, last_in_state = 0 WHERE 1 SETTINGS mutations_sync = 2");
+    expect(await totals()).toEqual([]);
+    for (const statement of splitStatements(sqlFile("schema/0003_state_totals.sql"))) await store.command(statement);
+    expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
+    expect(await totals()).toEqual(derived);
   });
 
   it("records rejections with their reason", async () => {

@@ -109,8 +109,8 @@ FROM
 ARRAY JOIN ['completed', 'wip'] AS scope, [completed, wip] AS items
 WHERE items > 0;
 
--- Time in state per UTC week in which the stays ended: each item's stays in a state within that
--- week are added up; stays after the start only; done/canceled stays never.
+-- Time in state per UTC week: an item's closed stays in a state (after the start; done/canceled
+-- never) added up, counted in the week in which it last left that state (as time_in_state.sql).
 CREATE OR REPLACE VIEW bottleneck_time_in_state AS
 SELECT
     week_start,
@@ -126,13 +126,11 @@ FROM
     SELECT
         toMonday(toDate(assumeNotNull(left_at), 'UTC')) AS week_start,
         stream,
-        item_id,
         state,
         flow_state,
-        sum(dateDiff('millisecond', entered_at, assumeNotNull(left_at))) / 86400000 AS days
+        state_seconds / 86400 AS days
     FROM state_intervals FINAL
-    WHERE deleted = 0 AND flow_state IN ('new', 'active', 'waiting') AND after_start = 1 AND left_at IS NOT NULL
-    GROUP BY week_start, stream, item_id, state, flow_state
+    WHERE deleted = 0 AND last_in_state = 1 AND after_start = 1 AND flow_state IN ('new', 'active', 'waiting')
 )
 GROUP BY week_start, stream, state, flow_state;
 
