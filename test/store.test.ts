@@ -92,18 +92,22 @@ describe("FlowSink", () => {
 
   it("rebuilds, after the per-state totals migration, rows derived before it", async () => {
     const totals = () =>
-      store.query<Record<string, unknown>>("SELECT item_id, state, state_seconds FROM state_intervals FINAL WHERE last_in_state = 1 ORDER BY item_id, state");
+      store.query<Record<string, unknown>>(
+        "SELECT item_id, state_names, state_seconds, state_seconds_all, state_stays_after_start, state_last_left FROM item_flow FINAL ORDER BY item_id",
+      );
     const derived = await totals();
-    // a: To Do 1 d, In Progress 1 d, Review 12 h (Done is still open); b: To Do 1 d.
+    // a: To Do 1 d (before the start), In Progress 1 d, Review 12 h; Done is still open.
+    // b: To Do 1 d before the start; it is still in Doing.
     expect(derived).toEqual([
-      { item_id: "a", state: "In Progress", state_seconds: 86400 },
-      { item_id: "a", state: "Review", state_seconds: 43200 },
-      { item_id: "a", state: "To Do", state_seconds: 0 },
-      { item_id: "b", state: "To Do", state_seconds: 0 },
+      {
+        item_id: "a", state_names: ["In Progress", "Review", "To Do"], state_seconds: [86400, 43200, 0], state_seconds_all: [86400, 43200, 86400],
+        state_stays_after_start: [1, 1, 0], state_last_left: ["2026-01-03 00:00:00.000", "2026-01-03 12:00:00.000", "2026-01-02 00:00:00.000"],
+      },
+      { item_id: "b", state_names: ["To Do"], state_seconds: [0], state_seconds_all: [86400], state_stays_after_start: [0], state_last_left: ["2026-02-02 00:00:00.000"] },
     ]);
-    // Rows as a store derived them before the migration: no totals, no marker.
-    await store.command("ALTER TABLE state_intervals UPDATE state_seconds = 0, state_seconds_all = 0, last_in_state = 0 WHERE 1 SETTINGS mutations_sync = 2");
-    expect(await totals()).toEqual([]);
+    // Rows as a store derived them before the migration: no totals.
+    await store.command("ALTER TABLE item_flow UPDATE state_names = [], state_seconds = [], state_seconds_all = [], state_stays_after_start = [], state_last_left = [], state_flow_states = [] WHERE 1 SETTINGS mutations_sync = 2");
+    expect((await totals()).map((row) => row.state_names)).toEqual([[], []]);
     for (const statement of splitStatements(sqlFile("schema/0003_state_totals.sql"))) await store.command(statement);
     expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
     expect(await totals()).toEqual(derived);

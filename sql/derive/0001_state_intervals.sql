@@ -1,57 +1,40 @@
 -- Rebuilds the state intervals of the items queued under {batch_id}. Each transition opens an
 -- interval that the next transition closes. History is ordered by time; at equal times the
 -- creation event comes first, then event id, so ties resolve the same way on every rebuild.
--- Each stay also carries its item's totals in that state (closed stays only), marked on the last
--- closed stay there (last_in_state), so time in state reads one row per item and state instead of
--- grouping every stay by item at query time.
 INSERT INTO state_intervals
-    (item_id, event_id, seq, state, flow_state, prev_flow_state, after_start, final_terminal,
-     entered_at, left_at, stream, team, flow_type, deleted, version,
-     state_seconds, state_seconds_all, last_in_state)
 SELECT
-    item_id, event_id, seq, state, flow_state, prev_flow_state, after_start, final_terminal,
-    entered_at, left_at, stream, team, flow_type, deleted, version,
-    sum(if(after_start = 1, closed_seconds, 0)) OVER per_state AS state_seconds,
-    sum(closed_seconds) OVER per_state AS state_seconds_all,
-    toUInt8(left_at IS NOT NULL AND seq = max(if(left_at IS NULL, 0, seq)) OVER per_state) AS last_in_state
+    t.item_id,
+    t.event_id,
+    toUInt32(row_number() OVER w) AS seq,
+    t.to_state AS state,
+    t.to_flow_state AS flow_state,
+    lagInFrame(toString(t.to_flow_state), 1, '') OVER w AS prev_flow_state,
+    toUInt8(max(t.to_flow_state IN ('active', 'waiting')) OVER (
+        PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS after_start,
+    -- 1 for the trailing run of done/canceled stays: nothing open follows, so the item is finished.
+    toUInt8(NOT max(t.to_flow_state NOT IN ('done', 'canceled')) OVER (
+        PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+        ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)) AS final_terminal,
+    t.at AS entered_at,
+    leadInFrame(toNullable(t.at), 1, NULL) OVER w AS left_at,
+    i.stream,
+    i.team,
+    if(i.item_id = '', 'unknown', i.flow_type) AS flow_type,
+    i.deleted,
+    {version:UInt64} AS version
 FROM
 (
-    SELECT
-        t.item_id AS item_id,
-        t.event_id AS event_id,
-        toUInt32(row_number() OVER w) AS seq,
-        t.to_state AS state,
-        t.to_flow_state AS flow_state,
-        lagInFrame(toString(t.to_flow_state), 1, '') OVER w AS prev_flow_state,
-        toUInt8(max(t.to_flow_state IN ('active', 'waiting')) OVER (
-            PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS after_start,
-        -- 1 for the trailing run of done/canceled stays: nothing open follows, so the item is finished.
-        toUInt8(NOT max(t.to_flow_state NOT IN ('done', 'canceled')) OVER (
-            PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
-            ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)) AS final_terminal,
-        t.at AS entered_at,
-        leadInFrame(toNullable(t.at), 1, NULL) OVER w AS left_at,
-        if(left_at IS NULL, 0, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000) AS closed_seconds,
-        i.stream AS stream,
-        i.team AS team,
-        if(i.item_id = '', 'unknown', i.flow_type) AS flow_type,
-        i.deleted AS deleted,
-        {version:UInt64} AS version
-    FROM
-    (
-        SELECT item_id, event_id, to_state, to_flow_state, at, from_state = '' AS is_creation
-        FROM transitions FINAL
-        WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
-    ) AS t
-    LEFT JOIN
-    (
-        SELECT item_id, stream, team, flow_type, deleted
-        FROM work_items FINAL
-        WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
-    ) AS i ON i.item_id = t.item_id
-    WINDOW w AS (
-        PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-)
-WINDOW per_state AS (PARTITION BY item_id, state)
+    SELECT item_id, event_id, to_state, to_flow_state, at, from_state = '' AS is_creation
+    FROM transitions FINAL
+    WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+) AS t
+LEFT JOIN
+(
+    SELECT item_id, stream, team, flow_type, deleted
+    FROM work_items FINAL
+    WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+) AS i ON i.item_id = t.item_id
+WINDOW w AS (
+    PARTITION BY t.item_id ORDER BY t.at, t.is_creation DESC, t.event_id
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)

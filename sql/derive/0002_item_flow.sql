@@ -1,7 +1,13 @@
 -- Rebuilds item_flow for the items queued under {batch_id} from their state intervals.
 -- The trailing run of terminal states (done or canceled) finishes an item at its first entry;
 -- done/canceled stays before a reopen are pauses and count toward no duration.
+-- The state_* arrays hold, per state the item has left at least once (new/active/waiting only),
+-- its closed stays there added up, so the time in state signal reads one row per item.
 INSERT INTO item_flow
+    (item_id, source, stream, team, flow_type, key, title, url, created_at, started_at, finished_at,
+     outcome, current_state, current_flow_state, current_state_since, active_seconds, wait_seconds,
+     pre_start_seconds, reopen_count, transition_count, deleted, version,
+     state_names, state_flow_states, state_seconds, state_seconds_all, state_stays_after_start, state_last_left)
 SELECT
     s.item_id,
     i.source,
@@ -26,7 +32,13 @@ SELECT
     s.reopen_count,
     s.transition_count,
     i.deleted,
-    {version:UInt64} AS version
+    {version:UInt64} AS version,
+    s.state_sums.1 AS state_names,
+    CAST(arrayMap(k -> s.state_maxes.3[indexOf(s.state_maxes.1, k)], s.state_sums.1) AS Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5))) AS state_flow_states,
+    s.state_sums.2 AS state_seconds,
+    s.state_sums.3 AS state_seconds_all,
+    arrayMap(n -> toUInt32(n), s.state_sums.4) AS state_stays_after_start,
+    arrayMap(k -> fromUnixTimestamp64Milli(s.state_maxes.2[indexOf(s.state_maxes.1, k)], 'UTC'), s.state_sums.1) AS state_last_left
 FROM
 (
     SELECT
@@ -44,7 +56,17 @@ FROM
         sumIf(dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000,
               left_at IS NOT NULL AND NOT after_start AND flow_state = 'new') AS pre_start_seconds,
         toUInt16(countIf(flow_state NOT IN ('done', 'canceled') AND prev_flow_state IN ('done', 'canceled'))) AS reopen_count,
-        toUInt32(count()) AS transition_count
+        toUInt32(count()) AS transition_count,
+        -- Closed stays per state: seconds after the start, all seconds, stays after the start, and
+        -- all stays (never zero, so sumMap, which drops all-zero keys, keeps every state).
+        sumMapIf([toString(state)],
+                 [if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0)],
+                 [dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000],
+                 [toUInt64(after_start)],
+                 [toUInt64(1)],
+                 left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS state_sums,
+        maxMapIf([toString(state)], [toUnixTimestamp64Milli(assumeNotNull(left_at))], [toUInt64(flow_state)],
+                 left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS state_maxes
     FROM state_intervals FINAL
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
     GROUP BY item_id

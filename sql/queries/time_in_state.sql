@@ -5,10 +5,9 @@
 -- Then the median and 85th percentile are taken over items (quantileExactInclusive). Only stays
 -- inside the flow time count: after the start (first move into active/waiting), or also before
 -- it under the 'created' rule. Done/canceled stays are never counted.
--- The totals come precomputed on each item's last closed stay in the state (last_in_state; see
--- derive/0001_state_intervals.sql). Narrowing by item_id first lets FINAL merge only the items
--- concerned (a condition on a non-key column cannot go before FINAL: it could pick a stale
--- version); the inner scan, without FINAL, returns a superset of them.
+-- The per state totals are precomputed on item_flow (state_* arrays; derive/0002_item_flow.sql),
+-- so this reads one row per item. Since after_start never goes back to 0, an item's last exit
+-- from a state is after the start whenever any of its stays there is.
 SELECT
     state,
     toString(flow_state) AS flow_state,
@@ -22,18 +21,19 @@ FROM
     SELECT
         state,
         flow_state,
-        if({flow_time_start:String} = 'created', state_seconds_all, state_seconds) / 86400 AS days
-    FROM state_intervals FINAL
-    WHERE item_id IN (
-            SELECT item_id FROM state_intervals
-            WHERE last_in_state = 1
-              AND left_at >= {since:DateTime64(3, 'UTC')} AND left_at < {until:DateTime64(3, 'UTC')})
-      AND last_in_state = 1
-      AND deleted = 0
-      AND flow_state IN ('new', 'active', 'waiting')
-      AND (after_start = 1 OR {flow_time_start:String} = 'created')
-      AND left_at >= {since:DateTime64(3, 'UTC')}
-      AND left_at < {until:DateTime64(3, 'UTC')}
+        if({flow_time_start:String} = 'created', seconds_all, seconds) / 86400 AS days
+    FROM item_flow FINAL
+    ARRAY JOIN
+        state_names AS state,
+        state_flow_states AS flow_state,
+        state_seconds AS seconds,
+        state_seconds_all AS seconds_all,
+        state_stays_after_start AS stays_after_start,
+        state_last_left AS last_left
+    WHERE deleted = 0
+      AND (stays_after_start > 0 OR {flow_time_start:String} = 'created')
+      AND last_left >= {since:DateTime64(3, 'UTC')}
+      AND last_left < {until:DateTime64(3, 'UTC')}
       AND ({stream:String} = '' OR stream = {stream:String})
       AND ({team:String} = '' OR team = {team:String})
       AND ({flow_type:String} = '' OR flow_type = {flow_type:String})

@@ -1,8 +1,11 @@
--- Per item and state totals on state_intervals (see derive/0001_state_intervals.sql): the time
--- in state signal reads them instead of grouping stays by item.
-ALTER TABLE state_intervals ADD COLUMN IF NOT EXISTS state_seconds Float64 DEFAULT 0;
-ALTER TABLE state_intervals ADD COLUMN IF NOT EXISTS state_seconds_all Float64 DEFAULT 0;
-ALTER TABLE state_intervals ADD COLUMN IF NOT EXISTS last_in_state UInt8 DEFAULT 0;
+-- Per state totals on item_flow (see derive/0002_item_flow.sql): the time in state signal reads
+-- one row per item instead of grouping every stay by item.
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_names Array(LowCardinality(String));
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_flow_states Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5));
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_seconds Array(Float64);
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_seconds_all Array(Float64);
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_stays_after_start Array(UInt32);
+ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS state_last_left Array(DateTime64(3, 'UTC'));
 
 -- Rows derived before this migration lack the totals: queue every item for a rebuild, in 64
 -- units of work so no single derive holds the whole history. The next start (this one, right

@@ -124,13 +124,19 @@ SELECT
 FROM
 (
     SELECT
-        toMonday(toDate(assumeNotNull(left_at), 'UTC')) AS week_start,
+        toMonday(toDate(last_left, 'UTC')) AS week_start,
         stream,
         state,
         flow_state,
-        state_seconds / 86400 AS days
-    FROM state_intervals FINAL
-    WHERE deleted = 0 AND last_in_state = 1 AND after_start = 1 AND flow_state IN ('new', 'active', 'waiting')
+        seconds / 86400 AS days
+    FROM item_flow FINAL
+    ARRAY JOIN
+        state_names AS state,
+        state_flow_states AS flow_state,
+        state_seconds AS seconds,
+        state_stays_after_start AS stays_after_start,
+        state_last_left AS last_left
+    WHERE deleted = 0 AND stays_after_start > 0
 )
 GROUP BY week_start, stream, state, flow_state;
 
