@@ -2,15 +2,16 @@
 // (minus an overlap). Search pages are mapped and stored in batches (raw payloads, then the
 // FlowSink, then a commit) and the page cursor is saved only after a batch is committed, so a run
 // that dies resumes at the page after the last one committed, and re-reading a page changes
-// nothing (the tables collapse repeats by key). The next page is fetched while one is stored.
+// nothing (the tables collapse repeats by key). The next page is fetched while one is stored, and
+// each page's rows are encoded for the store as it is mapped, so no step stalls the page chain.
 import type { Config } from "../../core/config.ts";
-import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import type { Rejection, WorkItem } from "../../core/model.ts";
 import { parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
-import { FlowSink } from "../../pipeline/sink.ts";
+import { encodeItem, encodeTransition, FlowSink, nextVersion } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
-import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor } from "./collect.ts";
+import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor, type SearchPage } from "./collect.ts";
 import { JiraConfigError, resolveJiraAuth, type JiraConfig } from "./config.ts";
 import { mapContext, mapIssue, statusCategoriesFrom, type MapContext, type RawIssue } from "./map.ts";
 
@@ -34,6 +35,7 @@ export interface JiraSyncProgress {
 export interface JiraSyncTimings {
   /** Waiting for the next search page (and its changelogs) after the previous one was stored. */
   fetchWaitMs: number;
+  /** Mapping each page and encoding its rows for the store. */
   mapMs: number;
   /** raw_payloads inserts. */
   rawMs: number;
@@ -48,9 +50,12 @@ export interface JiraSyncTimings {
 }
 
 interface Filling {
+  /** Rows not yet handed to the store (earlier pages' rows may have been written ahead). */
   batch: PageBatch;
   pages: number;
   issues: number;
+  /** Issues of `batch`, i.e. mapped since the last write-ahead. */
+  unwritten: number;
 }
 
 interface FetchedPage {
@@ -147,6 +152,12 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
       log(`jira: resuming the ${run.mode} run started ${new Date(run.startedAt).toISOString()} after page ${run.pages}`);
     }
 
+    // The first search page is asked for beside /status: the page chain starts at once.
+    const extraFields = jira.team.field ? [jira.team.field] : [];
+    const search = (at: Cursor) => client.searchPage(run.jql, at, extraFields);
+    const firstSearch = search(run.cursor);
+    // Awaited by the fetching loop below; if reading /status fails first, nobody awaits it.
+    firstSearch.catch(() => {});
     const statusPayload = await client.statuses();
     const ctx = mapContext(jira, jiraWorkflow(options.config), statusCategoriesFrom(statusPayload));
     await store.insertRows("raw_payloads", [
@@ -160,7 +171,6 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     };
     const sink = new FlowSink(store);
     const announced = new Set<string>();
-    const extraFields = jira.team.field ? [jira.team.field] : [];
     const timings = progress.timings;
     const timed = async <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => {
       const t0 = performance.now();
@@ -170,9 +180,8 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
         timings[key] += performance.now() - t0;
       }
     };
-    const fetchPage = async (at: Cursor): Promise<FetchedPage> => {
-      const page = await client.searchPage(run.jql, at, extraFields);
-      const complete = await mapLimit(page.issues, jira.concurrency, async (issue) => {
+    const withChangelogs = (issues: readonly RawIssue[]) =>
+      mapLimit(issues, jira.concurrency, async (issue) => {
         try {
           return { issue: await client.withFullChangelog(issue), error: null };
         } catch (error) {
@@ -180,8 +189,6 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
           throw error;
         }
       });
-      return { count: page.issues.length, next: page.next, complete };
-    };
 
     // Pages are stored in batches of about commit_issues: each store write and each commit (derived
     // rows) has a fixed cost far above a page's worth of rows. Fetching runs on its own, up to
@@ -190,16 +197,44 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     // a time, in order, and the cursor is saved only after a batch is committed, so a run that dies
     // re-reads uncommitted pages, never skips them. Memory is bounded: the batch being stored, the
     // one filled and waiting for it, the one being filled, and the pages fetched ahead.
+    // While the store is idle, the filling batch's rows are written ahead in parts of a fifth of a
+    // batch (not committed, cursor not saved: a run that dies re-reads them, and repeats collapse),
+    // so the last batch, which can only be stored after the last page, leaves little to write.
     const pagesAhead = Math.min(MAX_PAGES_AHEAD, Math.max(1, Math.ceil(jira.commit_issues / jira.page_size)));
-    let filling: Filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+    const writeAheadIssues = Math.max(1, Math.ceil(jira.commit_issues / 5));
+    const emptyFilling = (): Filling => ({ batch: emptyBatch(), pages: 0, issues: 0, unwritten: 0 });
+    let filling = emptyFilling();
+    /** The store's one piece of work at a time (a write-ahead or a batch), in order. */
     let storing: Promise<void> | null = null;
-    const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
-      // raw_payloads is independent of the flow tables, so it is inserted beside the sink's write
-      // and commit; the cursor waits for both.
+    let storeIdle = true;
+    const startStoring = (work: Promise<void>) => {
+      storeIdle = false;
+      storing = work;
+      // Awaited before the next flush and at the end; until then it must not count as unhandled.
+      // After a failure the store stays "busy", so nothing more is written ahead.
+      work.then(() => (storeIdle = storing === work), () => {});
+    };
+    const writeRows = async (batch: PageBatch) => {
       await Promise.all([
-        timed("rawMs", () => store.insertRows("raw_payloads", batch.raw)),
+        timed("rawMs", () => store.insertLines("raw_payloads", RAW_COLUMNS, joined(batch.raw))),
+        timed("writeMs", () => Promise.all([writeBatch(sink, batch), sink.reject(batch.rejections)])),
+      ]);
+    };
+    const writeAhead = () => {
+      if (!storeIdle || filling.unwritten < writeAheadIssues) return;
+      const rows = filling.batch;
+      filling.batch = { ...emptyBatch(), maxUpdated: rows.maxUpdated };
+      filling.unwritten = 0;
+      startStoring(writeRows(rows));
+    };
+    const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
+      // The rows were encoded page by page as they were mapped; here they are only joined (a copy)
+      // and handed over. raw_payloads is independent of the flow tables, so it is inserted beside
+      // the sink's write and commit; the cursor waits for both.
+      await Promise.all([
+        timed("rawMs", () => store.insertLines("raw_payloads", RAW_COLUMNS, joined(batch.raw))),
         (async () => {
-          await timed("writeMs", () => Promise.all([sink.write({ items: batch.items, transitions: batch.transitions }), sink.reject(batch.rejections)]));
+          await timed("writeMs", () => Promise.all([writeBatch(sink, batch), sink.reject(batch.rejections)]));
           await timed("commitMs", () => sink.commit());
         })(),
       ]);
@@ -215,20 +250,35 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     const flush = async (next: Cursor | null) => {
       if (storing) await timed("storeWaitMs", () => storing!);
       storing = null;
+      storeIdle = true;
       if (filling.pages === 0) return;
-      storing = storeBatch(filling, next);
-      // Awaited before the next flush and at the end; until then it must not count as unhandled.
-      storing.catch(() => {});
-      filling = { batch: emptyBatch(), pages: 0, issues: 0 };
+      startStoring(storeBatch(filling, next));
+      filling = emptyFilling();
     };
 
     const pages = new PageQueue<FetchedPage>(pagesAhead);
     const fetching = (async () => {
-      let cursor: Cursor | null = run.cursor;
-      while (cursor && !pages.closed) {
-        const page = await fetchPage(cursor);
-        await pages.put(page);
-        cursor = page.next;
+      let searching: Promise<SearchPage> | null = firstSearch;
+      while (searching && !pages.closed) {
+        const page: SearchPage = await searching;
+        // Long changelogs are read before the next search, so a page is whole before the next one
+        // is asked for (a stop between pages loses none) and at most `concurrency` requests run.
+        // Most pages embed every history and resolve here without a request.
+        const complete = await withChangelogs(page.issues);
+        // As many pages ahead as the queue holds, counting the search about to be sent.
+        await pages.room();
+        if (pages.closed) return;
+        // The next search goes out before this page is handed on: Cloud pages form a chain (each
+        // needs the previous page's token), so the chain must never wait for our mapping or store
+        // work. Until the next turn awaits it, its failure must not count as unhandled.
+        searching = page.next ? search(page.next) : null;
+        if (searching) {
+          searching.catch(() => {});
+          // postman-request writes the request on setImmediate; let it leave before the mapping
+          // loop gets the page (callbacks run in order, so this one comes after the send).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await pages.put({ count: page.issues.length, next: page.next, complete });
       }
     })().then(
       () => pages.end(),
@@ -251,13 +301,14 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
         lastNext = page.next;
 
         const t0 = performance.now();
-        const mapped = mapPage(page.complete, ctx, announced, log);
+        const mapped = mapPage(page.complete, ctx, announced, log, { keepRaw: true });
         timings.mapMs += performance.now() - t0;
         appendBatch(filling.batch, mapped);
         filling.pages += 1;
         filling.issues += page.count;
-        progress.items += mapped.items.length;
-        progress.transitions += mapped.transitions.length;
+        filling.unwritten += page.count;
+        progress.items += mapped.items.count;
+        progress.transitions += mapped.transitions.count;
         progress.rejected += mapped.rejections.length;
         progress.pages += 1;
         progress.issues += page.count;
@@ -268,6 +319,7 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
           waitedMs: client.stats.waitedMs,
         });
         if (filling.issues >= jira.commit_issues || !page.next) await flush(page.next);
+        else writeAhead();
         options.onProgress?.({ ...progress, timings: { ...timings } });
       }
       await flush(null);
@@ -291,6 +343,8 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     options.onProgress?.({ ...progress, timings: { ...progress.timings } });
     return progress;
   } finally {
+    // Nothing of this run may go on asking (a first search left behind by a failed /status read).
+    stopFetching.abort(new Error("the Jira sync has ended"));
     client.close();
   }
 }
@@ -314,8 +368,13 @@ class PageQueue<T> {
 
   constructor(private readonly limit: number) {}
 
-  async put(item: T): Promise<void> {
+  /** Waits until put() would not wait (or the consumer gave up). */
+  async room(): Promise<void> {
     while (this.items.length >= this.limit && !this.closed) await new Promise<void>((resolve) => (this.wakePutter = resolve));
+  }
+
+  async put(item: T): Promise<void> {
+    await this.room();
     if (this.closed) return;
     this.items.push(item);
     this.wake("taker");
@@ -356,32 +415,86 @@ class PageQueue<T> {
   }
 }
 
+const RAW_COLUMNS = ["source", "kind", "key", "payload", "fetched_at"] as const;
+
+/** Rows encoded for the store as JSONCompactEachRow lines, one chunk per page. */
+interface EncodedChunks {
+  chunks: Buffer[];
+  bytes: number;
+  count: number;
+}
+
+/** One page's (or a batch of pages') rows, encoded as the pages were mapped. */
 interface PageBatch {
-  items: WorkItem[];
-  transitions: Transition[];
+  /** Every item the rows touch (transitions belong to the item mapped with them). */
+  itemIds: string[];
+  items: EncodedChunks;
+  transitions: EncodedChunks;
+  raw: EncodedChunks;
   rejections: Rejection[];
-  raw: { source: string; kind: string; key: string; payload: RawIssue; fetched_at: string }[];
   maxUpdated: number | null;
 }
 
-const emptyBatch = (): PageBatch => ({ items: [], transitions: [], rejections: [], raw: [], maxUpdated: null });
+const noRows = (): EncodedChunks => ({ chunks: [], bytes: 0, count: 0 });
+const emptyBatch = (): PageBatch => ({ itemIds: [], items: noRows(), transitions: noRows(), raw: noRows(), rejections: [], maxUpdated: null });
+
+function addChunk(into: EncodedChunks, lines: string, count: number): void {
+  if (count === 0) return;
+  const chunk = Buffer.from(lines);
+  into.chunks.push(chunk);
+  into.bytes += chunk.length;
+  into.count += count;
+}
+
+function appendRows(into: EncodedChunks, from: EncodedChunks): void {
+  for (const chunk of from.chunks) into.chunks.push(chunk);
+  into.bytes += from.bytes;
+  into.count += from.count;
+}
 
 function appendBatch(into: PageBatch, from: PageBatch): void {
-  for (const item of from.items) into.items.push(item);
-  for (const transition of from.transitions) into.transitions.push(transition);
+  for (const id of from.itemIds) into.itemIds.push(id);
+  appendRows(into.items, from.items);
+  appendRows(into.transitions, from.transitions);
+  appendRows(into.raw, from.raw);
   for (const rejection of from.rejections) into.rejections.push(rejection);
-  for (const raw of from.raw) into.raw.push(raw);
   if (from.maxUpdated !== null) into.maxUpdated = Math.max(into.maxUpdated ?? from.maxUpdated, from.maxUpdated);
 }
 
+function joined(rows: EncodedChunks): Buffer {
+  return rows.chunks.length === 1 ? rows.chunks[0]! : Buffer.concat(rows.chunks, rows.bytes);
+}
+
+function writeBatch(sink: FlowSink, batch: PageBatch): Promise<void> {
+  return sink.writeEncoded({
+    itemIds: batch.itemIds,
+    items: { lines: joined(batch.items), count: batch.items.count },
+    transitions: { lines: joined(batch.transitions), count: batch.transitions.count },
+  });
+}
+
+/**
+ * Maps a page and encodes its rows for the store right away: encoding a whole batch at once (and
+ * its raw issues, megabytes of JSON) would stall the event loop for hundreds of ms at every batch,
+ * and with it the page chain. With `keepRaw`, each mapped issue's raw row goes to the batch too.
+ */
 function mapPage(
   complete: readonly { issue: RawIssue; error: string | null }[],
   ctx: MapContext,
   announced: Set<string>,
   log: (line: string) => void,
+  { keepRaw }: { keepRaw: boolean },
 ): PageBatch {
-  const batch: PageBatch = { items: [], transitions: [], rejections: [], raw: [], maxUpdated: null };
-  const fetchedAt = toClickHouseTime(Date.now());
+  const batch = emptyBatch();
+  // One version per page, pages in order: a later page's row of the same item wins.
+  const version = nextVersion();
+  const now = Date.now();
+  let items = "";
+  let transitions = "";
+  let raw = "";
+  let itemCount = 0;
+  let transitionCount = 0;
+  let rawCount = 0;
   for (const { issue, error } of complete) {
     if (error) {
       batch.rejections.push({ source: "jira", reference: issue?.key ?? String(issue?.id), reason: `changelog could not be read: ${error}`, payload: JSON.stringify(issue) });
@@ -390,12 +503,22 @@ function mapPage(
     const mapped = mapIssue(issue, ctx);
     batch.rejections.push(...mapped.rejections);
     if (!mapped.item) continue;
-    batch.items.push(mapped.item);
-    batch.transitions.push(...mapped.transitions);
-    // The issue object goes to the store as is: JSON input reads an object into a String column as
-    // its JSON text (input_format_json_read_objects_as_strings, on by default), so the payload is
-    // serialized once, with the row, not once on its own and again escaped inside the row.
-    batch.raw.push({ source: "jira", kind: "issue", key: mapped.item.key, payload: issue, fetched_at: fetchedAt });
+    const itemId = mapped.item.item_id;
+    batch.itemIds.push(itemId);
+    items += encodeItem(mapped.item, version);
+    itemCount += 1;
+    for (const transition of mapped.transitions) {
+      if (transition.item_id !== itemId) batch.itemIds.push(transition.item_id);
+      transitions += encodeTransition(transition, now);
+    }
+    transitionCount += mapped.transitions.length;
+    // The issue object is encoded inside its row: ClickHouse reads a JSON object into a String
+    // column as its JSON text (input_format_json_read_objects_as_strings, on by default), so the
+    // payload is serialized once, not once on its own and again escaped inside the row.
+    if (keepRaw) {
+      raw += JSON.stringify(["jira", "issue", mapped.item.key, issue, now]) + "\n";
+      rawCount += 1;
+    }
     for (const status of mapped.fallbackStatuses) {
       if (!announced.has(status)) {
         announced.add(status);
@@ -405,6 +528,9 @@ function mapPage(
     const updated = parseTimestamp(issue.fields?.updated);
     if (updated.ok) batch.maxUpdated = Math.max(batch.maxUpdated ?? updated.ms, updated.ms);
   }
+  addChunk(batch.items, items, itemCount);
+  addChunk(batch.transitions, transitions, transitionCount);
+  addChunk(batch.raw, raw, rawCount);
   return batch;
 }
 
@@ -436,13 +562,13 @@ export async function remapJira(options: { store: Store; config: Config; log?: (
   for (;;) {
     const rows = await store.query<{ id: string; payload: string }>(sqlFile("queries/jira_raw_issues.sql"), { after, limit: options.batchSize ?? 500 });
     if (rows.length === 0) break;
-    const batch = mapPage(rows.map((row) => ({ issue: JSON.parse(row.payload) as RawIssue, error: null })), ctx, announced, options.log ?? (() => {}));
-    await sink.write({ items: batch.items, transitions: batch.transitions });
+    const batch = mapPage(rows.map((row) => ({ issue: JSON.parse(row.payload) as RawIssue, error: null })), ctx, announced, options.log ?? (() => {}), { keepRaw: false });
+    await writeBatch(sink, batch);
     await sink.reject(batch.rejections);
     await sink.commit();
     totals.issues += rows.length;
-    totals.items += batch.items.length;
-    totals.transitions += batch.transitions.length;
+    totals.items += batch.items.count;
+    totals.transitions += batch.transitions.count;
     totals.rejected += batch.rejections.length;
     after = rows[rows.length - 1]!.id;
   }

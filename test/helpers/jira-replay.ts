@@ -3,7 +3,8 @@
 // Center /rest/api/2/search with startAt/total, the paged /issue/{key}/changelog, /status,
 // /myself). It keeps each issue whole (all fields, full changelog) and, like Jira, returns only
 // the requested fields and embeds only the first few changelog entries. Faults (429, 5xx, HTML
-// pages, dropped connections, requests held unanswered) are injected per path.
+// pages, dropped connections, requests held unanswered) are injected per path. An optional
+// latency holds each search and changelog answer, as a remote Jira takes time per page.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -46,7 +47,14 @@ export interface ReplayOptions {
   /** Expected Authorization header; anything else gets 401. */
   authorization: string;
   faults?: Fault[];
+  /**
+   * Milliseconds each search and changelog request waits before it is answered (default 0). Read
+   * per request, so a benchmark may change it on a running server through `replay.options`.
+   */
+  latencyMs?: number;
   onRequest?: (request: RecordedRequest) => void;
+  /** Called when a request's response is finished or its connection closed. */
+  onSettled?: (request: RecordedRequest) => void;
 }
 
 export interface JiraReplay {
@@ -74,6 +82,7 @@ export async function startJiraReplay(options: ReplayOptions): Promise<JiraRepla
     const record: RecordedRequest = { at: Date.now(), path: url.pathname, query, status: 200 };
     requests.push(record);
     options.onRequest?.(record);
+    if (options.onSettled) res.once("close", () => options.onSettled!(record));
 
     const version = options.flavor === "cloud" ? "3" : "2";
     const prefix = `/rest/api/${version}`;
@@ -108,10 +117,25 @@ export async function startJiraReplay(options: ReplayOptions): Promise<JiraRepla
     if (path === "/myself") return reply(record, res, 200, { self: `${base}${prefix}/user?accountId=5b10a2844c20165700ede21g`, accountId: "5b10a2844c20165700ede21g", displayName: "Sync Bot", active: true, timeZone: options.timeZone ?? "UTC" });
     if (path === "/status") return reply(record, res, 200, options.statuses);
     const changelog = /^\/issue\/([^/]+)\/changelog$/.exec(path);
-    if (changelog) return reply(record, res, ...changelogPage(decodeURIComponent(changelog[1]!), query));
-    if (options.flavor === "cloud" && path === "/search/jql") return reply(record, res, ...cloudSearch(query));
-    if (options.flavor === "datacenter" && path === "/search") return reply(record, res, ...dcSearch(query));
+    if (changelog) return later(record, res, () => changelogPage(decodeURIComponent(changelog[1]!), query));
+    if (options.flavor === "cloud" && path === "/search/jql") return later(record, res, () => cloudSearch(query));
+    if (options.flavor === "datacenter" && path === "/search") return later(record, res, () => dcSearch(query));
     return reply(record, res, 404, { errorMessages: [`no such resource ${url.pathname}`] });
+  }
+
+  /** Answers now, or after the configured latency (the page is built when it is sent). */
+  function later(record: RecordedRequest, res: ServerResponse, answer: () => [number, unknown]) {
+    const latency = options.latencyMs ?? 0;
+    if (latency <= 0) return reply(record, res, ...answer());
+    setTimeout(() => {
+      // The client may have gone (aborted run) or the server closed while the answer waited.
+      if (res.destroyed || res.writableEnded) return;
+      try {
+        reply(record, res, ...answer());
+      } catch (error) {
+        send(res, 500, { errorMessages: [String(error)] });
+      }
+    }, latency);
   }
 
   function matching(jql: string): { count: number; at(i: number): Json } {
