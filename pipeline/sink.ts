@@ -22,19 +22,34 @@ function workItemValues(item: WorkItem, version: number): unknown[] {
   return [item.item_id, item.source, item.stream, item.key, item.title, item.url, item.flow_type, item.team, item.labels, Math.trunc(item.created_at), item.source_type, item.deleted ? 1 : 0, version];
 }
 
+/** A transition's values in TRANSITION_COLUMNS order, times as epoch ms. */
+function transitionValues(t: Transition, ingestedAtMs: number): unknown[] {
+  return [t.event_id, t.item_id, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at), ingestedAtMs];
+}
+
 /**
- * A work item as one JSONCompactEachRow line (ITEM_COLUMNS order, created_at as epoch ms). Bulk
- * writers may encode on another thread and hand the lines to writeEncoded(); `version` must come
- * from nextVersion() in the encoding thread.
+ * Rows for writeEncoded() as JSONCompactEachRow text. Bulk writers may encode on another thread;
+ * `version` must come from nextVersion() in the encoding thread. The batch forms make one
+ * JSON.stringify call for all rows (about half the cost of one per row) and leave the commas
+ * between the rows' arrays, which ClickHouse reads as row separators, like newlines. Every
+ * encoded text ends with a newline, so texts can be concatenated.
  */
+export function encodeItems(items: readonly WorkItem[], version: number): string {
+  return items.length === 0 ? "" : JSON.stringify(items.map((item) => workItemValues(item, version))).slice(1, -1) + "\n";
+}
+
+export function encodeTransitions(transitions: readonly Transition[], ingestedAtMs: number): string {
+  return transitions.length === 0 ? "" : JSON.stringify(transitions.map((t) => transitionValues(t, ingestedAtMs))).slice(1, -1) + "\n";
+}
+
+/** One work item as a JSONCompactEachRow line (ITEM_COLUMNS order, created_at as epoch ms). */
 export function encodeItem(item: WorkItem, version: number): string {
   return JSON.stringify(workItemValues(item, version)) + "\n";
 }
 
-/** A transition as one JSONCompactEachRow line (TRANSITION_COLUMNS order, times as epoch ms). */
+/** One transition as a JSONCompactEachRow line (TRANSITION_COLUMNS order, times as epoch ms). */
 export function encodeTransition(t: Transition, ingestedAtMs: number): string {
-  // One JSON.stringify of an array beats per-field quoting and template strings (measured).
-  return JSON.stringify([t.event_id, t.item_id, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at), ingestedAtMs]) + "\n";
+  return JSON.stringify(transitionValues(t, ingestedAtMs)) + "\n";
 }
 
 export interface WriteBatch {
@@ -42,7 +57,7 @@ export interface WriteBatch {
   transitions?: readonly Transition[];
 }
 
-/** Rows already encoded by encodeItem / encodeTransition, concatenated. */
+/** Rows already encoded by encodeItems / encodeTransitions (or encodeItem / encodeTransition), concatenated. */
 export interface EncodedRows {
   lines: string | Uint8Array;
   count: number;
@@ -79,23 +94,13 @@ export class FlowSink {
     const items = batch.items ?? [];
     const transitions = batch.transitions ?? [];
     if (items.length === 0 && transitions.length === 0) return;
-    const version = nextVersion();
-    const ingestedAt = Date.now();
     const itemIds: string[] = [];
-    let itemLines = "";
-    for (const item of items) {
-      itemIds.push(item.item_id);
-      itemLines += encodeItem(item, version);
-    }
-    let transitionLines = "";
-    for (const transition of transitions) {
-      itemIds.push(transition.item_id);
-      transitionLines += encodeTransition(transition, ingestedAt);
-    }
+    for (const item of items) itemIds.push(item.item_id);
+    for (const transition of transitions) itemIds.push(transition.item_id);
     await this.writeEncoded({
       itemIds,
-      items: { lines: itemLines, count: items.length },
-      transitions: { lines: transitionLines, count: transitions.length },
+      items: { lines: encodeItems(items, nextVersion()), count: items.length },
+      transitions: { lines: encodeTransitions(transitions, Date.now()), count: transitions.length },
     });
   }
 

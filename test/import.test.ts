@@ -137,6 +137,22 @@ describe("import", () => {
     expect(time.map((r) => [r.flow_type, r.p50_days])).toEqual([["risk", 0.5]]);
   });
 
+  it("stores awkward text exactly as given: quotes, row separators, line breaks, non-ASCII", async () => {
+    const file = path.join(dir, "awkward.jsonl");
+    const title = 'He said "ship it"],[ then\nleft \\ for Zürich ✈ 😀';
+    const state = "Prüfung ],[";
+    const records = [
+      { kind: "item", item_id: "fx:AWK-1", source: "fx", stream: "awkward", key: "AWK-1", title, labels: ["a,b", "c\"d"], flow_type: "feature", created_at: "2026-01-05T09:00:00Z" },
+      { kind: "transition", event_id: "AWK-1#0", item_id: "fx:AWK-1", to_state: state, to_flow_state: "active", at: "2026-01-05T09:00:00Z" },
+    ];
+    writeFileSync(file, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    expect(await importFiles(store, [file])).toMatchObject({ items: 1, transitions: 1, rejected: 0 });
+    const rows = await store.query<{ title: string; labels: string[]; to_state: string }>(
+      "SELECT i.title AS title, i.labels AS labels, t.to_state AS to_state FROM work_items AS i FINAL INNER JOIN transitions AS t FINAL ON t.item_id = i.item_id WHERE i.item_id = 'fx:AWK-1'",
+    );
+    expect(rows).toEqual([{ title, labels: ["a,b", "c\"d"], to_state: state }]);
+  });
+
   it("keeps order, counts and line numbers across a file much larger than one read chunk", async () => {
     // About 12 MB: the JSONL parse worker sends many packets and waits for credit, and small
     // batches flush in the middle of packets. Every 997th line is broken at a known place.

@@ -47,6 +47,8 @@ export interface ImportSummary {
   /** The first few rejections, for the summary line. */
   firstRejections: Rejection[];
   elapsedMs: number;
+  /** Where this thread waited (ms): for parsed rows (JSONL worker), for the store's writes, for derives. */
+  waits: { parseMs: number; writeMs: number; commitMs: number };
 }
 
 /** A problem with a whole file (missing, unknown format, unusable CSV header): nothing imported from it. */
@@ -127,6 +129,7 @@ class Importer {
   private rows = 0;
   private readonly started = Date.now();
   private fileCount = 0;
+  private readonly waits = { parseMs: 0, writeMs: 0, commitMs: 0 };
 
   constructor(store: Store, private readonly options: ImportOptions) {
     this.sinks = [new FlowSink(store), new FlowSink(store)];
@@ -263,7 +266,9 @@ class Importer {
     });
     try {
       for (;;) {
+        const t0 = performance.now();
         while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
+        this.waits.parseMs += performance.now() - t0;
         const message = inbox.shift();
         if (!message) throw failure ?? new Error("the JSONL parse worker stopped");
         if (message.type === "error") throw new ImportError(`${file}: cannot read (${message.code ?? message.message})`);
@@ -317,7 +322,9 @@ class Importer {
 
   /** Starts one sink write (at most WRITES_IN_FLIGHT run) and commits when enough has been written. */
   private async submit(transitions: number, write: (sink: FlowSink) => Promise<void>): Promise<void> {
+    const t0 = performance.now();
     while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
+    this.waits.writeMs += performance.now() - t0;
     if (this.rejections.length) {
       const rejections = this.rejections;
       this.rejections = [];
@@ -332,13 +339,17 @@ class Importer {
   }
 
   private async settleWrite(): Promise<void> {
+    const t0 = performance.now();
     while (this.inflight.length) await this.inflight.shift();
+    this.waits.writeMs += performance.now() - t0;
   }
 
   /** Starts deriving the current sink's rows and switches to the other sink. */
   private async startCommit(): Promise<void> {
     await this.settleWrite();
+    const t0 = performance.now();
     if (this.committing) await this.committing;
+    this.waits.commitMs += performance.now() - t0;
     const commit = this.sink.commit();
     commit.catch(() => undefined);
     this.committing = commit;
@@ -351,7 +362,9 @@ class Importer {
     await this.startCommit();
     const last = this.committing;
     this.committing = null;
+    const t0 = performance.now();
     await last;
+    this.waits.commitMs += performance.now() - t0;
   }
 
   summary(): ImportSummary {
@@ -362,6 +375,7 @@ class Importer {
       rejected: this.count("rejected"),
       firstRejections: this.firstRejections,
       elapsedMs: Date.now() - this.started,
+      waits: { ...this.waits },
     };
   }
 }

@@ -5,7 +5,8 @@
 // while the main thread has granted credit, which keeps memory bounded.
 import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeItem, encodeTransition, nextVersion } from "../../pipeline/sink.ts";
+import type { Transition, WorkItem } from "../../core/model.ts";
+import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
 import type { Packet, PacketRejection, ParseJob, WorkerMessage } from "./packet.ts";
 import { mapJsonLine } from "./records.ts";
 
@@ -22,18 +23,13 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
 
   const stream = createReadStream(job.file, { encoding: "utf8", highWaterMark: 1 << 20 });
   const encoder = new TextEncoder();
-  let items = "";
-  let itemCount = 0;
-  let transitions = "";
-  let transitionCount = 0;
+  let items: WorkItem[] = [];
+  let transitions: Transition[] = [];
   let itemIds = new Set<string>();
   let rejections: PacketRejection[] = [];
-  // One version and one ingestion time per packet, as the sink gives one per write.
-  let version = nextVersion();
-  let ingestedAt = Date.now();
   let lineNo = 0;
 
-  const records = () => itemCount + transitionCount + rejections.length;
+  const records = () => items.length + transitions.length + rejections.length;
 
   const processLine = (raw: string) => {
     lineNo += 1;
@@ -45,13 +41,11 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
     } else if (result.record.kind === "transition") {
       const transition = result.record.transition;
-      transitions += encodeTransition(transition, ingestedAt);
-      transitionCount += 1;
+      transitions.push(transition);
       itemIds.add(transition.item_id);
     } else {
       const item = result.record.item;
-      items += encodeItem(item, version);
-      itemCount += 1;
+      items.push(item);
       itemIds.add(item.item_id);
     }
   };
@@ -60,22 +54,21 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
     if (records() === 0) return;
     if (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
     credit -= 1;
+    // One version and one ingestion time per packet, as the sink gives one per write.
     const packet: Packet = {
       type: "packet",
-      items: encoder.encode(items),
-      itemCount,
-      transitions: encoder.encode(transitions),
-      transitionCount,
+      items: encoder.encode(encodeItems(items, nextVersion())),
+      itemCount: items.length,
+      transitions: encoder.encode(encodeTransitions(transitions, Date.now())),
+      transitionCount: transitions.length,
       itemIds: [...itemIds],
       rejections,
       bytesRead: stream.bytesRead,
     };
-    items = transitions = "";
-    itemCount = transitionCount = 0;
+    items = [];
+    transitions = [];
     itemIds = new Set();
     rejections = [];
-    version = nextVersion();
-    ingestedAt = Date.now();
     port.postMessage(packet, [packet.items.buffer as ArrayBuffer, packet.transitions.buffer as ArrayBuffer]);
   };
 
