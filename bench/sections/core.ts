@@ -113,6 +113,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         import_transitions_per_second: Math.round(transitionsPerSecond),
         import_rows_per_second: Math.round((summary.items + summary.transitions) / importSeconds),
         rejected: summary.rejected,
+        // Where the importing thread waited: for the parse worker's rows, for store writes, for derives.
+        import_wait_parse_seconds: round(summary.waits.parseMs / 1000),
+        import_wait_write_seconds: round(summary.waits.writeMs / 1000),
+        import_wait_derive_seconds: round(summary.waits.commitMs / 1000),
         loadavg_1m_before_import: Math.round(loadBefore * 100) / 100,
         rss_mb_at_10pct: mb(rssAt["10%"]),
         rss_mb_at_50pct: mb(rssAt["50%"]),
