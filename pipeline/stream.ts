@@ -163,7 +163,7 @@ export function renderMetrics(stats: StreamStats): string {
   metric(
     "flowpulse_stream_stage_seconds_total",
     "counter",
-    "Where the time goes: parse, validate, map, lookup, insert, derive, dlq.",
+    `Where the time goes: ${STAGES.join(", ")} (parse..encode on the decode thread; see docs/events.md).`,
     STAGES.map((stage) => [labels({ stage }), stats.stageSeconds[stage]]),
   );
   metric("flowpulse_stream_flush_failures_total", "counter", "Flushes the store refused (their events are read again).", [["", stats.flushFailures]]);

@@ -3,7 +3,8 @@
 // lookup, insert, derive), then event-to-queryable latency (producer timestamp -> flush that makes
 // the event visible in flow_items is done) while events arrive live at a steady rate. Beside it: the
 // ceiling of broker + kafkajs alone (a consumer that only counts), and the process's CPU split into
-// event loop and chDB threads.
+// event loop, decode thread and (the rest) chDB threads. seconds_parse/validate/map/encode are the
+// decode thread's busy time; seconds_insert/derive overlap (unit N+1 inserts while unit N derives).
 // Size: FLOWPULSE_BENCH_STREAM_EVENTS, else 5 events per `items`, else 1M (the issue's target is 5M).
 // Experiments: FLOWPULSE_BENCH_STREAM_MAX_ROWS (flush size), FLOWPULSE_BENCH_STREAM_FETCH_KB
 // (fetch bytes per partition); both default to the config defaults.
@@ -206,6 +207,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     figures.event_loop_delay_max_ms = Math.round(loopDelay.max / 1e6);
     figures.cpu_seconds_process = Math.round((cpu.user + cpu.system) / 1e4) / 100;
     figures.cpu_seconds_event_loop = Math.round(elu.active / 10) / 100;
+    // Busy time of the decode thread (JSON, validation, mapping, row encoding), beside the loop.
+    figures.cpu_seconds_decode_thread = Math.round(consumer.decodeThreadActiveMs() / 10) / 100;
     figures.cpu_us_per_event = Math.round(((cpu.user + cpu.system) / total) * 10) / 10;
     figures.backlog_seconds = Math.round(seconds * 10) / 10;
     figures.events_per_s = Math.round(total / seconds);

@@ -1,26 +1,36 @@
 // Consumes event topics into the store. Delivery is at least once; the store is idempotent (stable
 // event ids, tables that collapse repeats), so metrics count every event exactly once:
 //  - offsets are committed (by hand, autoCommit off) only after the store holds and has derived
-//    the events of a flush unit; flush units are stored and committed strictly in order;
+//    the events of a flush unit; flush units are committed strictly in order;
 //  - a crash or rebalance before that replays the events, which collapse onto the stored rows.
-// Decoding runs ahead of the store: handlers decode into the open unit and return (their offsets
-// are resolved so kafkajs fetches on) while earlier units are written, so JSON/validation work on
-// the event loop overlaps chDB's insert and derive on its own threads. A unit is sealed at
-// max_rows, after max_wait_ms, or as soon as the store is idle (low latency when traffic is light,
-// big units when the store is the bottleneck). max_pending_rows bounds what waits in memory.
+// Three things run side by side, each in order: decoding (JSON, validation, mapping, row encoding)
+// on a decode thread (decoder.ts), storing unit N+1 (lookup + insert) and deriving unit N (the store
+// runs statements in flight together in parallel). The event loop only fetches, copies message
+// values to the decode thread and drives the store, so store steps do not queue behind JSON work.
+// Handlers hand chunks to the decode thread and return (their offsets are resolved so kafkajs fetches
+// on) while earlier units are written. A unit is sealed at max_rows, after max_wait_ms, or as soon
+// as the store is idle (low latency when traffic is light, big units when the store is the
+// bottleneck). max_pending_rows and UNITS_IN_FLIGHT bound what waits in memory.
 import { performance } from "node:perf_hooks";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import { fromClickHouseTime } from "../../core/time.ts";
-import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import type { Rejection } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { dlqTopicOf, resolveBrokers, type KafkaConfig, type TopicConfig } from "./config.ts";
-import { mapEvent, mergeItem, parseEvent, validateEvent, withDefaultTitle, type Mapped, type Parsed, type RejectReason, type Validated } from "./map.ts";
+import { Decoder, type KnownRow } from "./decoder.ts";
+import type { RejectReason } from "./map.ts";
 
 /** Upper bounds (seconds) of the flush latency histogram. */
 export const FLUSH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
-export const STAGES = ["parse", "validate", "map", "lookup", "insert", "derive", "dlq"] as const;
+/**
+ * Where the time goes. parse, validate, map (incl. merging an item's events) and encode are busy
+ * time of the decode thread; lookup, insert, derive and dlq are store steps as the pipeline waits
+ * for them; decode_wait is a sealed unit waiting for its last chunks to be decoded; store_wait is
+ * handlers held back because UNITS_IN_FLIGHT units already wait for the store.
+ */
+export const STAGES = ["parse", "validate", "map", "encode", "lookup", "insert", "derive", "dlq", "decode_wait", "store_wait"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Counters and gauges the HTTP endpoint exposes; plain numbers so reading them is free. */
@@ -38,7 +48,7 @@ export class StreamStats {
   rebalances = 0;
   pauses = 0;
   paused = false;
-  readonly stageSeconds: Record<Stage, number> = { parse: 0, validate: 0, map: 0, lookup: 0, insert: 0, derive: 0, dlq: 0 };
+  readonly stageSeconds = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
   readonly flushHistogram = { buckets: FLUSH_BUCKETS.map(() => 0), count: 0, sum: 0 };
 
   add(map: Map<string, number>, key: string, by = 1) {
@@ -66,12 +76,15 @@ export class StreamStats {
   }
 }
 
-/** Serializes store work of consumers that share one store (one chDB session per process). */
+/**
+ * Orders store work of consumers that share one store: inserts one unit at a time, derives one
+ * unit at a time. An insert and a derive may run together (the store runs them in parallel).
+ */
 export class StoreLock {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(work, work);
-    this.tail = next.catch(() => undefined);
+  private readonly tails = { insert: Promise.resolve() as Promise<unknown>, derive: Promise.resolve() as Promise<unknown> };
+  run<T>(lane: "insert" | "derive", work: () => Promise<T>): Promise<T> {
+    const next = this.tails[lane].then(work, work);
+    this.tails[lane] = next.catch(() => undefined);
     return next;
   }
 }
@@ -97,69 +110,54 @@ export interface StreamConsumerOptions {
 }
 
 interface Pending {
-  /** Consumer epoch the unit was decoded in; a failed flush starts a new one (see flush). */
+  /** Names the unit's decode state on the decode thread. */
+  id: number;
+  /** Consumer epoch the unit was decoded in; a failed flush starts a new one (see finish). */
   epoch: number;
   /** Next offset to commit per partition once the unit is stored: `topic|partition` -> offset. */
   offsets: Map<string, { topic: string; partition: number; offset: string; highWatermark: string }>;
-  items: Map<string, WorkItem>;
-  /** Items whose created_at is the earliest event seen (order/incident topics). */
-  derivedCreated: Set<string>;
-  /** Items whose creation event is in this unit: their stored row has nothing earlier to add. */
-  created: Set<string>;
-  transitions: Transition[];
+  /** Chunks handed to the decode thread; the unit is stored once all have come back. */
+  decoding: Promise<void>[];
   rejections: Rejection[];
   dead: Map<string, Message[]>;
   events: number;
   timestamps: number[];
   sealed: boolean;
   timer: NodeJS.Timeout | null;
+  /** Its own unit of work: unit N+1 is written while unit N derives. */
+  sink: FlowSink | null;
 }
 
-function newPending(epoch: number): Pending {
-  return {
-    epoch,
-    offsets: new Map(),
-    items: new Map(),
-    derivedCreated: new Set(),
-    created: new Set(),
-    transitions: [],
-    rejections: [],
-    dead: new Map(),
-    events: 0,
-    timestamps: [],
-    sealed: false,
-    timer: null,
-  };
+interface Stored {
+  items: number;
+  transitions: number;
+  started: number;
 }
 
 const DECODE_CHUNK = 2_000;
 const MAX_DETAIL = 1_000;
 /**
- * Items (order/incident topics) whose stored created_at/title/team/labels this consumer knows
- * because it wrote them last: their flush needs no store lookup. Bounded; cleared on every
- * rebalance (another member may have written the items meanwhile) and after a failed flush.
+ * Sealed units that may wait for the store: one deriving, one being written, one ready. Decoding
+ * further ahead gains nothing (the store is the bottleneck then) and only costs memory and latency,
+ * so a handler waits here, which also stops kafkajs from fetching more (it fetches after handlers).
  */
-const KNOWN_ITEMS_MAX = 100_000;
-/**
- * Sealed units that may wait for the store: one being written plus one ready. Decoding further
- * ahead gains nothing (the store is the bottleneck then) and only costs memory and latency, so a
- * handler waits here, which also stops kafkajs from fetching more (it fetches after handlers).
- */
-const UNITS_IN_FLIGHT = 2;
-
-type KnownItem = Pick<WorkItem, "created_at" | "title" | "team" | "labels">;
+const UNITS_IN_FLIGHT = 3;
 
 export class StreamConsumer {
   readonly stats = new StreamStats();
   private readonly kafka: Kafka;
-  private readonly topics: Map<string, TopicConfig>;
-  private readonly sink: FlowSink;
+  private readonly topics: Map<string, { config: TopicConfig; index: number }>;
+  private readonly decoder: Decoder;
   private readonly lock: StoreLock;
   private readonly log: (line: string) => void;
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private epoch = 0;
-  private current = newPending(0);
+  private units = 0;
+  private current: Pending;
+  /** Stage one, in unit order: dead letters, lookup, insert. */
+  private storeChain: Promise<unknown> = Promise.resolve();
+  /** Stage two, in unit order: derive, commit. */
   private flushChain: Promise<void> = Promise.resolve();
   private inFlightEvents = 0;
   private flushesInFlight = 0;
@@ -167,15 +165,15 @@ export class StreamConsumer {
   private stopping = false;
   /** First offset not yet committed per partition: where to seek back after a failed flush. */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
-  private readonly known = new Map<string, KnownItem>();
   private roomWaiters: (() => void)[] = [];
 
   constructor(private readonly options: StreamConsumerOptions) {
     const { config } = options;
     this.log = options.log ?? ((line) => process.stderr.write(line + "\n"));
-    this.topics = new Map(config.topics.map((t) => [t.topic, t]));
-    this.sink = new FlowSink(options.store);
+    this.topics = new Map(config.topics.map((t, index) => [t.topic, { config: t, index }]));
+    this.decoder = new Decoder(config.topics, (message) => this.log(`[stream] ${message}`));
     this.lock = options.lock ?? new StoreLock();
+    this.current = this.newPending();
     this.kafka = new Kafka({
       clientId: config.client_id,
       brokers: options.brokers ?? resolveBrokers(config),
@@ -189,8 +187,30 @@ export class StreamConsumer {
     });
   }
 
+  private newPending(): Pending {
+    return {
+      id: ++this.units,
+      epoch: this.epoch,
+      offsets: new Map(),
+      decoding: [],
+      rejections: [],
+      dead: new Map(),
+      events: 0,
+      timestamps: [],
+      sealed: false,
+      timer: null,
+      sink: null,
+    };
+  }
+
+  /** Busy milliseconds of the decode thread so far (the benchmark's CPU split). */
+  decodeThreadActiveMs(): number {
+    return this.decoder.activeMs();
+  }
+
   async start(): Promise<void> {
     const { config } = this.options;
+    this.decoder.warm();
     this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
     await this.producer.connect();
     const consumer = this.kafka.consumer({
@@ -205,7 +225,8 @@ export class StreamConsumer {
     await this.ensureTopics();
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.stats.rebalances += 1;
-      this.known.clear();
+      // Another member may have written our items meanwhile: look them up again.
+      this.decoder.forget().catch(() => undefined);
       this.stats.joinedAt = Date.now();
       if (this.stats.state === "starting") this.stats.state = "running";
     });
@@ -218,8 +239,8 @@ export class StreamConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: config.from_beginning });
     await consumer.run({
-      // Offsets are committed by flush() once a unit is stored; kafkajs only tracks the fetch
-      // position (resolved offsets), which runs ahead of the store.
+      // Offsets are committed by finish() once a unit is stored and derived; kafkajs only tracks
+      // the fetch position (resolved offsets), which runs ahead of the store.
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.batch.partitions_concurrently,
@@ -235,7 +256,7 @@ export class StreamConsumer {
   private async ensureTopics(): Promise<void> {
     const { config } = this.options;
     const wanted = new Set<string>();
-    for (const topic of this.topics.values()) wanted.add(topic.topic).add(dlqTopicOf(config, topic));
+    for (const { config: topic } of this.topics.values()) wanted.add(topic.topic).add(dlqTopicOf(config, topic));
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -276,6 +297,7 @@ export class StreamConsumer {
       try {
         await this.consumer?.disconnect();
       } finally {
+        await this.decoder.close();
         await this.producer?.disconnect();
         this.stats.state = "stopped";
       }
@@ -287,67 +309,54 @@ export class StreamConsumer {
     const topic = this.topics.get(batch.topic);
     if (!topic || this.stopping) return;
     this.active += 1;
+    const decoding: Promise<void>[] = [];
     try {
       const messages = batch.messages;
       for (let start = 0; start < messages.length; start += DECODE_CHUNK) {
         // Stale: the partition was revoked, or a failed flush sought it back to its last commit.
         if (!payload.isRunning() || payload.isStale() || this.stopping) break;
         if (this.flushesInFlight >= UNITS_IN_FLIGHT) {
+          const waitStart = performance.now();
           await this.waitForRoom();
+          this.stats.stageSeconds.store_wait += (performance.now() - waitStart) / 1000;
           if (!payload.isRunning() || payload.isStale() || this.stopping) break;
         }
         const end = Math.min(messages.length, start + DECODE_CHUNK);
-        this.decode(topic, batch.partition, batch.highWatermark, messages, start, end);
+        decoding.push(this.decode(topic.config, topic.index, batch.partition, batch.highWatermark, messages, start, end));
         // Resolving moves kafkajs's fetch position only; the commit waits for the store.
         payload.resolveOffset(messages[end - 1]!.offset);
         if (this.current.events >= this.options.config.batch.max_rows) this.seal(this.current);
         await payload.heartbeat();
       }
+      // Back to kafkajs once the decode thread has the batch: at most one fetch per partition
+      // waits there. A failed decode fails its unit's flush, which reads the events again.
+      await Promise.allSettled(decoding);
     } finally {
       this.active -= 1;
       this.maybeSeal();
     }
   }
 
-  private decode(topic: TopicConfig, partition: number, highWatermark: string, messages: KafkaMessage[], start: number, end: number) {
-    const t0 = performance.now();
-    const parsed: Parsed[] = [];
-    for (let i = start; i < end; i++) parsed.push(parseEvent(messages[i]!.value));
-    const t1 = performance.now();
-    const validated: (Validated | null)[] = parsed.map((p) => (p.ok ? validateEvent(topic, p.value) : null));
-    const t2 = performance.now();
-    const mapped: Mapped[] = validated.map((v, i) => (v === null ? (parsed[i] as Mapped) : v.ok ? mapEvent(topic, v.event) : v));
-    const t3 = performance.now();
-    this.stats.stageSeconds.parse += (t1 - t0) / 1000;
-    this.stats.stageSeconds.validate += (t2 - t1) / 1000;
-    this.stats.stageSeconds.map += (t3 - t2) / 1000;
-
+  /** Accounts messages[start, end) to the open unit and hands them to the decode thread. */
+  private decode(topic: TopicConfig, topicIndex: number, partition: number, highWatermark: string, messages: KafkaMessage[], start: number, end: number): Promise<void> {
     const pending = this.current;
     if (pending.events === 0) this.startTimer(pending);
     const key = `${topic.topic}|${partition}`;
     if (!this.uncommitted.has(key)) this.uncommitted.set(key, { topic: topic.topic, partition, offset: messages[start]!.offset });
     pending.offsets.set(key, { topic: topic.topic, partition, offset: String(Number(messages[end - 1]!.offset) + 1), highWatermark });
-    for (let i = 0; i < mapped.length; i++) {
-      const result = mapped[i]!;
-      const message = messages[start + i]!;
-      pending.events += 1;
-      pending.timestamps.push(Number(message.timestamp));
-      if (result.ok) {
-        if (result.item) {
-          const known = pending.items.get(result.item.item_id);
-          pending.items.set(result.item.item_id, known ? mergeItem(known, result.item) : result.item);
-          if (topic.contract !== "canonical") {
-            pending.derivedCreated.add(result.item.item_id);
-            if (result.transition?.from_state === "") pending.created.add(result.item.item_id);
-          }
-        }
-        if (result.transition) pending.transitions.push(result.transition);
-      } else {
-        this.addDeadLetter(pending, topic, partition, message, result.reason, result.detail);
-      }
-    }
+    pending.events += end - start;
+    for (let i = start; i < end; i++) pending.timestamps.push(Number(messages[i]!.timestamp));
     this.stats.add(this.stats.eventsIn, topic.topic, end - start);
+    const decoded = this.decoder.decode(pending.id, topicIndex, messages, start, end).then(({ refused, seconds }) => {
+      const stage = this.stats.stageSeconds;
+      stage.parse += seconds.parse;
+      stage.validate += seconds.validate;
+      stage.map += seconds.map;
+      for (const { index, reason, detail } of refused) this.addDeadLetter(pending, topic, partition, messages[start + index]!, reason, detail);
+    });
+    pending.decoding.push(decoded);
     this.applyBackPressure();
+    return decoded;
   }
 
   private addDeadLetter(pending: Pending, topic: TopicConfig, partition: number, message: KafkaMessage, reason: RejectReason, detail: string) {
@@ -403,31 +412,36 @@ export class StreamConsumer {
     if (pending.sealed) return;
     pending.sealed = true;
     if (pending.timer) clearTimeout(pending.timer);
-    if (pending === this.current) this.current = newPending(this.epoch);
+    if (pending === this.current) this.current = this.newPending();
     if (pending.events === 0) return;
     this.inFlightEvents += pending.events;
     this.flushesInFlight += 1;
-    this.flushChain = this.flushChain.then(() => this.flush(pending));
+    const stored = this.storeChain.then(() => this.lock.run("insert", () => this.store(pending)));
+    this.storeChain = stored.catch(() => undefined);
+    this.flushChain = this.flushChain.then(() => this.finish(pending, stored));
   }
 
   /**
-   * Stores, derives, then commits one unit. Never throws. A failure must not let a later unit
-   * commit offsets past the lost events, so it starts a new epoch (units decoded before it are
+   * Derives and commits one unit once it is stored. Never throws. A failure must not let a later
+   * unit commit offsets past the lost events, so it starts a new epoch (units decoded before it are
    * still stored, idempotently, but never committed) and seeks every partition back to its first
    * uncommitted offset: those events are read again.
    */
-  private async flush(pending: Pending): Promise<void> {
+  private async finish(pending: Pending, stored: Promise<Stored>): Promise<void> {
     try {
-      await this.lock.run(() => this.store(pending));
+      const result = await stored;
+      await this.lock.run("derive", () => this.derive(pending, result));
       if (pending.epoch === this.epoch) await this.commit(pending);
     } catch (error) {
       this.stats.flushFailures += 1;
       this.stats.lastError = (error as Error).message;
       this.log(`[stream] flush of ${pending.events} events failed, they will be read again: ${(error as Error).message}`);
+      this.decoder.drop(pending.id).catch(() => undefined);
       this.rewind();
     } finally {
       this.inFlightEvents -= pending.events;
       this.flushesInFlight -= 1;
+      pending.sink = null;
       this.wakeWaiters();
       this.applyBackPressure();
       this.maybeSeal();
@@ -454,7 +468,7 @@ export class StreamConsumer {
 
   private rewind() {
     this.epoch += 1;
-    this.known.clear();
+    this.decoder.forget().catch(() => undefined);
     // The open unit holds events decoded after the lost ones: seal it under the old epoch.
     this.seal(this.current);
     for (const { topic, partition, offset } of this.uncommitted.values()) {
@@ -466,8 +480,8 @@ export class StreamConsumer {
     }
   }
 
-  private async store(pending: Pending): Promise<void> {
-    if (pending.events === 0) return;
+  /** Stage one: dead letters, then the unit's rows (after the previous unit's rows are in). */
+  private async store(pending: Pending): Promise<Stored> {
     const started = performance.now();
     const stage = this.stats.stageSeconds;
     let t = started;
@@ -476,6 +490,10 @@ export class StreamConsumer {
       stage[name] += (now - t) / 1000;
       t = now;
     };
+    await Promise.all(pending.decoding);
+    lap("decode_wait");
+    const sink = new FlowSink(this.options.store);
+    pending.sink = sink;
     // Dead letters first: once the offsets move on, the DLQ is the only copy of a bad event.
     if (pending.dead.size > 0 && this.producer) {
       await this.producer.sendBatch({ topicMessages: [...pending.dead].map(([topic, messages]) => ({ topic, messages })) });
@@ -483,64 +501,49 @@ export class StreamConsumer {
         for (const m of messages) this.stats.add(this.stats.dlq, `${topic}|${m.headers?.source_topic}|${m.headers?.reason}`);
       }
     }
-    await this.sink.reject(pending.rejections);
+    await sink.reject(pending.rejections);
     lap("dlq");
     // Only items seen before (their creation event is not in this unit) need what the store knows;
-    // the ones this consumer wrote itself are remembered, the others are looked up.
-    const lookup: string[] = [];
-    for (const id of pending.derivedCreated) {
-      if (pending.created.has(id)) continue;
-      const known = this.known.get(id);
-      if (known) pending.items.set(id, mergeItem(known, pending.items.get(id)!));
-      else lookup.push(id);
-    }
+    // the decode thread remembers the ones this consumer wrote itself, the others are looked up.
+    // The previous unit's rows are stored by now (stage one runs in order), so they are found.
+    const lookup = await this.decoder.prepare(pending.id);
+    let rows: KnownRow[] = [];
     if (lookup.length > 0) {
       const known = await this.options.store.query<{ item_id: string; created_at: string; title: string; team: string; labels: string[] }>(
         sqlFile("queries/stream_known_items.sql"),
         { ids: lookup },
       );
-      for (const row of known) {
-        const item = pending.items.get(row.item_id);
-        if (item) pending.items.set(row.item_id, mergeItem({ ...row, created_at: fromClickHouseTime(row.created_at) }, item));
-      }
+      rows = known.map((row) => ({ ...row, created_at: fromClickHouseTime(row.created_at) }));
     }
-    for (const id of pending.derivedCreated) pending.items.set(id, withDefaultTitle(pending.items.get(id)!));
     lap("lookup");
-    const items = [...pending.items.values()];
-    await this.sink.write({ items, transitions: pending.transitions });
+    const encoded = await this.decoder.encode(pending.id, rows);
+    stage.encode += encoded.seconds.encode;
+    t = performance.now();
+    await sink.writeEncoded({ itemIds: encoded.itemIds, items: encoded.items, transitions: encoded.transitions });
     lap("insert");
-    await this.sink.commit();
-    lap("derive");
-    this.remember(pending);
+    return { items: encoded.items.count, transitions: encoded.transitions.count, started };
+  }
+
+  /** Stage two: the unit's derived rows; then its events are queryable. */
+  private async derive(pending: Pending, stored: Stored): Promise<void> {
+    const t = performance.now();
+    await pending.sink?.commit();
+    this.stats.stageSeconds.derive += (performance.now() - t) / 1000;
     const doneAt = Date.now();
-    this.stats.rowsWritten.items += items.length;
-    this.stats.rowsWritten.transitions += pending.transitions.length;
+    this.stats.rowsWritten.items += stored.items;
+    this.stats.rowsWritten.transitions += stored.transitions;
     this.stats.rowsWritten.rejected += pending.rejections.length;
     this.stats.flushes += 1;
     this.stats.lastFlushAt = doneAt;
-    this.stats.observeFlush((performance.now() - started) / 1000);
+    this.stats.observeFlush((performance.now() - stored.started) / 1000);
     this.options.onFlush?.({
       events: pending.events,
-      items: items.length,
-      transitions: pending.transitions.length,
+      items: stored.items,
+      transitions: stored.transitions,
       rejected: pending.rejections.length,
       timestamps: pending.timestamps,
       doneAt,
     });
-  }
-
-  /** Remembers what was just stored of order/incident items, for the next flush's merge. */
-  private remember(pending: Pending) {
-    if (pending.epoch !== this.epoch) return;
-    for (const id of pending.derivedCreated) {
-      const item = pending.items.get(id)!;
-      this.known.delete(id); // re-inserted last: the Map's order is the eviction order
-      this.known.set(id, { created_at: item.created_at, title: item.title, team: item.team, labels: item.labels });
-    }
-    for (const id of this.known.keys()) {
-      if (this.known.size <= KNOWN_ITEMS_MAX) break;
-      this.known.delete(id);
-    }
   }
 
   /** Pauses fetching while the store is behind by more than max_pending_rows events. */
