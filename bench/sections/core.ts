@@ -101,7 +101,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       latency[label] = await timeQuery(runQuery, repeats);
       log(`  ${label}: p50 ${latency[label].p50.toFixed(0)} ms, p95 ${latency[label].p95.toFixed(0)} ms`);
     }
-    const metricLabels = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks", "aging"];
+    // Every single metric query; the bottlenecks report runs three of them and has its own line.
+    const metricLabels = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks: time in state", "aging", "bottlenecks: growing queues"];
     const worst = metricLabels.reduce((a, b) => ((latency[b]?.p95 ?? 0) > (latency[a]?.p95 ?? 0) ? b : a));
     const worstP95 = latency[worst]?.p95 ?? NaN;
     return {
@@ -129,7 +130,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       },
       targets: [
         { name: "import transitions/s", value: Math.round(transitionsPerSecond), target: ">= 200000", pass: transitionsPerSecond >= 200_000 },
-        { name: `worst metric p95 ms (${worst})`, value: round(worstP95), target: "< 300", pass: worstP95 < 300 },
+        { name: `worst metric query p95 ms (${worst})`, value: round(worstP95), target: "< 300", pass: worstP95 < 300 },
+        { name: "bottlenecks report (three queries) p95 ms", value: round(latency.bottlenecks?.p95 ?? NaN), target: "< 300", pass: (latency.bottlenecks?.p95 ?? Infinity) < 300 },
       ],
     };
   } finally {
