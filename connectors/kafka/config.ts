@@ -86,13 +86,13 @@ export const KafkaConfigSchema = z
       .describe("create source and dead-letter topics the broker lacks at start (false: stop with their names instead)"),
     batch: z
       .object({
-        max_rows: z.number().int().positive().default(50_000).describe("flush to the store at this many events"),
+        max_rows: z.number().int().positive().default(100_000).describe("flush to the store at this many events"),
         max_wait_ms: z.number().int().positive().default(1_000).describe("flush at least this often while a batch is open"),
         max_pending_rows: z
           .number()
           .int()
           .positive()
-          .default(200_000)
+          .default(400_000)
           .describe("pause fetching while this many events wait for the store (back-pressure)"),
         partitions_concurrently: z.number().int().positive().default(4).describe("partition batches decoded at once; they share a flush"),
       })
