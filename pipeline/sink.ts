@@ -29,8 +29,8 @@ function transitionValues(t: Transition, ingestedAtMs: number): unknown[] {
 
 /**
  * Rows for writeEncoded() as JSONCompactEachRow text. Bulk writers may encode on another thread;
- * `version` must come from nextVersion() in the encoding thread. The batch forms make one
- * JSON.stringify call for all rows (about half the cost of one per row) and leave the commas
+ * `version` must come from nextVersion() in the encoding thread. One JSON.stringify call for all
+ * rows (about half the cost of one per row) and leave the commas
  * between the rows' arrays, which ClickHouse reads as row separators, like newlines. Every
  * encoded text ends with a newline, so texts can be concatenated.
  */
@@ -42,22 +42,12 @@ export function encodeTransitions(transitions: readonly Transition[], ingestedAt
   return transitions.length === 0 ? "" : JSON.stringify(transitions.map((t) => transitionValues(t, ingestedAtMs))).slice(1, -1) + "\n";
 }
 
-/** One work item as a JSONCompactEachRow line (ITEM_COLUMNS order, created_at as epoch ms). */
-export function encodeItem(item: WorkItem, version: number): string {
-  return JSON.stringify(workItemValues(item, version)) + "\n";
-}
-
-/** One transition as a JSONCompactEachRow line (TRANSITION_COLUMNS order, times as epoch ms). */
-export function encodeTransition(t: Transition, ingestedAtMs: number): string {
-  return JSON.stringify(transitionValues(t, ingestedAtMs)) + "\n";
-}
-
 export interface WriteBatch {
   items?: readonly WorkItem[];
   transitions?: readonly Transition[];
 }
 
-/** Rows already encoded by encodeItems / encodeTransitions (or encodeItem / encodeTransition), concatenated. */
+/** Rows already encoded by encodeItems / encodeTransitions, concatenated. */
 export interface EncodedRows {
   lines: string | Uint8Array;
   count: number;

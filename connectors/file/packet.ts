@@ -16,8 +16,8 @@ export interface PacketRejection {
 }
 
 /**
- * A batch of records in file order, already encoded as the sink stores them (encodeItem and
- * encodeTransition lines, UTF-8), so the importer only hands them on. `itemIds` lists each item
+ * A batch of records in file order, already encoded as the sink stores them (encodeItems and
+ * encodeTransitions text, UTF-8), so the importer only hands them on. `itemIds` lists each item
  * the rows touch once.
  */
 export interface Packet {

@@ -5,10 +5,10 @@
 // nothing (the tables collapse repeats by key). The next page is fetched while one is stored, and
 // each page's rows are encoded for the store as it is mapped, so no step stalls the page chain.
 import type { Config } from "../../core/config.ts";
-import type { Rejection, WorkItem } from "../../core/model.ts";
+import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
-import { encodeItem, encodeTransition, FlowSink, nextVersion } from "../../pipeline/sink.ts";
+import { encodeItems, encodeTransitions, FlowSink, nextVersion } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor, type SearchPage } from "./collect.ts";
@@ -489,11 +489,9 @@ function mapPage(
   // One version per page, pages in order: a later page's row of the same item wins.
   const version = nextVersion();
   const now = Date.now();
-  let items = "";
-  let transitions = "";
+  const items: WorkItem[] = [];
+  const transitions: Transition[] = [];
   let raw = "";
-  let itemCount = 0;
-  let transitionCount = 0;
   let rawCount = 0;
   for (const { issue, error } of complete) {
     if (error) {
@@ -505,13 +503,11 @@ function mapPage(
     if (!mapped.item) continue;
     const itemId = mapped.item.item_id;
     batch.itemIds.push(itemId);
-    items += encodeItem(mapped.item, version);
-    itemCount += 1;
+    items.push(mapped.item);
     for (const transition of mapped.transitions) {
       if (transition.item_id !== itemId) batch.itemIds.push(transition.item_id);
-      transitions += encodeTransition(transition, now);
+      transitions.push(transition);
     }
-    transitionCount += mapped.transitions.length;
     // The issue object is encoded inside its row: ClickHouse reads a JSON object into a String
     // column as its JSON text (input_format_json_read_objects_as_strings, on by default), so the
     // payload is serialized once, not once on its own and again escaped inside the row.
@@ -528,8 +524,8 @@ function mapPage(
     const updated = parseTimestamp(issue.fields?.updated);
     if (updated.ok) batch.maxUpdated = Math.max(batch.maxUpdated ?? updated.ms, updated.ms);
   }
-  addChunk(batch.items, items, itemCount);
-  addChunk(batch.transitions, transitions, transitionCount);
+  addChunk(batch.items, encodeItems(items, version), items.length);
+  addChunk(batch.transitions, encodeTransitions(transitions, now), transitions.length);
   addChunk(batch.raw, raw, rawCount);
   return batch;
 }
