@@ -29,10 +29,10 @@ function transitionValues(t: Transition, ingestedAtMs: number): unknown[] {
 
 /**
  * Rows for writeEncoded() as JSONCompactEachRow text. Bulk writers may encode on another thread;
- * `version` must come from nextVersion() in the encoding thread. One JSON.stringify call for all
- * rows (about half the cost of one per row) and leave the commas
- * between the rows' arrays, which ClickHouse reads as row separators, like newlines. Every
- * encoded text ends with a newline, so texts can be concatenated.
+ * `version` must come from nextVersion() in the encoding thread. All rows go through one
+ * JSON.stringify call (about half the cost of one call per row), which leaves commas between the
+ * rows' arrays; ClickHouse reads them as row separators, like newlines. Every encoded text ends
+ * with a newline, so texts can be concatenated.
  */
 export function encodeItems(items: readonly WorkItem[], version: number): string {
   return items.length === 0 ? "" : JSON.stringify(items.map((item) => workItemValues(item, version))).slice(1, -1) + "\n";
