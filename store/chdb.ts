@@ -61,10 +61,8 @@ export class ChdbStore implements Store {
   }
 
   async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-    if (rows.length === 0) return;
     // A JSON number in a DateTime64(3) column is read as ticks, i.e. epoch milliseconds.
-    const values = toJsonLines(rows);
-    await this.run((session) => session.insert({ table, values, format: "JSONCompactEachRow", columns }));
+    if (rows.length > 0) await this.insertLines(table, columns, toJsonLines(rows));
   }
 
   async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { StoreError, type QueryParams, type Store } from "./store.ts";
+import { StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 interface ServeFile {
   pid: number;
@@ -18,7 +18,6 @@ type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
   | { op: "insert"; table: string; rows: object[] }
-  | { op: "insertCompact"; table: string; columns: string[]; rows: unknown[][] }
   | { op: "insertLines"; table: string; columns: string[]; lines: string };
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
@@ -62,7 +61,7 @@ export class RemoteStore implements Store {
   }
 
   async insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-    if (rows.length > 0) await this.call({ op: "insertCompact", table, columns: [...columns], rows: rows.map((row) => [...row]) });
+    if (rows.length > 0) await this.insertLines(table, columns, toJsonLines(rows));
   }
 
   async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
@@ -109,7 +108,6 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "query") return reply(200, { result: await store.query(request.sql, request.params) });
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
-      if (request.op === "insertCompact") return reply(200, { result: await store.insertCompact(request.table, request.columns, request.rows) });
       if (request.op === "insertLines") return reply(200, { result: await store.insertLines(request.table, request.columns, request.lines) });
       return reply(400, { error: "unknown operation" });
     } catch (error) {

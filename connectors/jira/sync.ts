@@ -214,11 +214,11 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
       // After a failure the store stays "busy", so nothing more is written ahead.
       work.then(() => (storeIdle = storing === work), () => {});
     };
+    // raw_payloads is independent of the flow tables, so it is inserted beside the sink's write.
+    const writeRaw = (batch: PageBatch) => timed("rawMs", () => store.insertLines("raw_payloads", RAW_COLUMNS, joined(batch.raw)));
+    const writeFlow = (batch: PageBatch) => timed("writeMs", () => Promise.all([writeBatch(sink, batch), sink.reject(batch.rejections)]));
     const writeRows = async (batch: PageBatch) => {
-      await Promise.all([
-        timed("rawMs", () => store.insertLines("raw_payloads", RAW_COLUMNS, joined(batch.raw))),
-        timed("writeMs", () => Promise.all([writeBatch(sink, batch), sink.reject(batch.rejections)])),
-      ]);
+      await Promise.all([writeRaw(batch), writeFlow(batch)]);
     };
     const writeAhead = () => {
       if (!storeIdle || filling.unwritten < writeAheadIssues) return;
@@ -229,15 +229,8 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     };
     const storeBatch = async ({ batch, pages, issues }: Filling, next: Cursor | null) => {
       // The rows were encoded page by page as they were mapped; here they are only joined (a copy)
-      // and handed over. raw_payloads is independent of the flow tables, so it is inserted beside
-      // the sink's write and commit; the cursor waits for both.
-      await Promise.all([
-        timed("rawMs", () => store.insertLines("raw_payloads", RAW_COLUMNS, joined(batch.raw))),
-        (async () => {
-          await timed("writeMs", () => Promise.all([writeBatch(sink, batch), sink.reject(batch.rejections)]));
-          await timed("commitMs", () => sink.commit());
-        })(),
-      ]);
+      // and handed over. The commit follows the flow write; the cursor waits for the raw rows too.
+      await Promise.all([writeRaw(batch), writeFlow(batch).then(() => timed("commitMs", () => sink.commit()))]);
       if (batch.maxUpdated !== null) run.maxUpdated = Math.max(run.maxUpdated ?? batch.maxUpdated, batch.maxUpdated);
       run.pages += pages;
       run.issues += issues;
