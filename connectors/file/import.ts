@@ -10,6 +10,7 @@ import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import type { Store } from "../../store/store.ts";
 import type { Packet, ParseJob, WorkerMessage } from "./packet.ts";
+import { lineBatches, lineText } from "./lines.ts";
 import { CsvRecordReader, csvLayout, mapCsvRow, type CsvLayout, type MapResult } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
@@ -146,14 +147,12 @@ class Importer {
     const csv = new CsvRecordReader();
     let layout: CsvLayout | null = null;
     let recordStart = 0;
-    let carry = "";
     let lineNo = 0;
     const report = () => this.progress(file, stream.bytesRead, totalBytes);
 
     const handle = (raw: string): MapResult | null => {
       lineNo += 1;
-      let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-      if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1); // UTF-8 byte order mark
+      const line = lineText(raw, lineNo);
       if (!csv.pending) {
         recordStart = lineNo;
         if (line.trim() === "") return null;
@@ -183,20 +182,10 @@ class Importer {
       return result ? accept(result, csvText) : false;
     };
 
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = carry + chunk;
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf("\n", start);
-        if (nl === -1) break;
-        const full = processLine(text.slice(start, nl));
-        start = nl + 1;
-        if (full) await this.flush();
-      }
-      carry = text.slice(start);
+    for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
+      for (const line of lines) if (processLine(line)) await this.flush();
       report();
     }
-    if (carry !== "" && processLine(carry)) await this.flush();
     if (csv.pending) {
       recordStart = recordStart || lineNo;
       accept({ ok: false, reason: "file ends inside a quoted cell" }, csvText);
@@ -266,9 +255,9 @@ class Importer {
     });
     try {
       for (;;) {
-        const t0 = performance.now();
-        while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
-        this.waits.parseMs += performance.now() - t0;
+        await this.waited("parseMs", async () => {
+          while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
+        });
         const message = inbox.shift();
         if (!message) throw failure ?? new Error("the JSONL parse worker stopped");
         if (message.type === "error") throw new ImportError(`${file}: cannot read (${message.code ?? message.message})`);
@@ -322,9 +311,9 @@ class Importer {
 
   /** Starts one sink write (at most WRITES_IN_FLIGHT run) and commits when enough has been written. */
   private async submit(transitions: number, write: (sink: FlowSink) => Promise<void>): Promise<void> {
-    const t0 = performance.now();
-    while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
-    this.waits.writeMs += performance.now() - t0;
+    await this.waited("writeMs", async () => {
+      while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
+    });
     if (this.rejections.length) {
       const rejections = this.rejections;
       this.rejections = [];
@@ -339,17 +328,16 @@ class Importer {
   }
 
   private async settleWrite(): Promise<void> {
-    const t0 = performance.now();
-    while (this.inflight.length) await this.inflight.shift();
-    this.waits.writeMs += performance.now() - t0;
+    await this.waited("writeMs", async () => {
+      while (this.inflight.length) await this.inflight.shift();
+    });
   }
 
   /** Starts deriving the current sink's rows and switches to the other sink. */
   private async startCommit(): Promise<void> {
     await this.settleWrite();
-    const t0 = performance.now();
-    if (this.committing) await this.committing;
-    this.waits.commitMs += performance.now() - t0;
+    const previous = this.committing;
+    if (previous) await this.waited("commitMs", () => previous);
     const commit = this.sink.commit();
     commit.catch(() => undefined);
     this.committing = commit;
@@ -362,9 +350,17 @@ class Importer {
     await this.startCommit();
     const last = this.committing;
     this.committing = null;
+    if (last) await this.waited("commitMs", () => last);
+  }
+
+  /** Awaits `work`, adding the time to one of the summary's waits. */
+  private async waited(kind: keyof ImportSummary["waits"], work: () => Promise<unknown>): Promise<void> {
     const t0 = performance.now();
-    await last;
-    this.waits.commitMs += performance.now() - t0;
+    try {
+      await work();
+    } finally {
+      this.waits[kind] += performance.now() - t0;
+    }
   }
 
   summary(): ImportSummary {

@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Transition, WorkItem } from "../../core/model.ts";
 import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
 import type { Packet, PacketRejection, ParseJob, WorkerMessage } from "./packet.ts";
+import { lineBatches, lineText } from "./lines.ts";
 import { mapJsonLine } from "./records.ts";
 
 async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise<void> {
@@ -33,8 +34,7 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
 
   const processLine = (raw: string) => {
     lineNo += 1;
-    let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1); // UTF-8 byte order mark
+    const line = lineText(raw, lineNo);
     if (line.trim() === "") return;
     const result = mapJsonLine(line);
     if (!result.ok) {
@@ -72,20 +72,12 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
     port.postMessage(packet, [packet.items.buffer as ArrayBuffer, packet.transitions.buffer as ArrayBuffer]);
   };
 
-  let carry = "";
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const text = carry + chunk;
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", start);
-      if (nl === -1) break;
-      processLine(text.slice(start, nl));
-      start = nl + 1;
+  for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
+    for (const line of lines) {
+      processLine(line);
       if (records() >= job.batchSize) await send();
     }
-    carry = text.slice(start);
   }
-  if (carry !== "") processLine(carry);
   await send();
   port.postMessage({ type: "done", bytesRead: stream.bytesRead } satisfies WorkerMessage);
   port.removeAllListeners("message");
