@@ -78,7 +78,7 @@ export async function renderMetric(store: Store, name: MetricName, filters: Metr
     const byTotal = [...report.timeInState].sort((a, b) => b.total_days - a.total_days).slice(0, top);
     const aging = report.aging.slice(0, top);
     return [
-      "Bottlenecks: time in state (stays that ended in the window; most total time first)",
+      "Bottlenecks: time in state (each item's total, in the window it last left the state; most total time first)",
       render(byTotal as unknown as Row[], "table"),
       "Aging WIP (furthest past its type's threshold first)",
       render(aging as unknown as Row[], "table", { fields: AGING_FIELDS }),

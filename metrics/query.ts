@@ -129,7 +129,7 @@ export function distribution(store: Store, filters: MetricFilters = {}): Promise
   return run<DistributionRow>(store, "distribution.sql", filters);
 }
 
-/** Time spent per state by stays that ended in the window. */
+/** Time spent per state: each item's closed stays there added up, counted in the window in which it last left the state. */
 export async function timeInState(store: Store, filters: MetricFilters = {}): Promise<StateTimeRow[]> {
   const rows = await run<StateTimeRow & { q?: unknown }>(store, "time_in_state.sql", filters);
   return rows.map(({ q: _q, ...row }) => row);

@@ -288,7 +288,7 @@ describe("bottlenecks", () => {
 
   it("counts backlog stays too under the 'created' rule", async () => {
     const rows = byKey(await timeInState(store, { ...JAN, flowTimeStart: "created" }), "state");
-    // To Do stays ended in January: A 1, B 2, C 1, D 4, E 1 + 2 = 3, G 2, I 9, J 15, K 1 d 10 h
+    // Items that last left To Do in January: A 1, B 2, C 1, D 4, E 1 + 2 = 3, G 2, I 9, J 15, K 1 d 10 h
     // (Jan 20 15:00Z -> Jan 22 01:00Z = 1.416667), L 24, F 19 (left Jan 20). M still there.
     // Total = 1+2+1+4+3+2+9+15+1.416667+24+19 = 81.416667 over 11 items.
     expect(rows["To Do"]).toMatchObject({ items: 11, total_days: 81.4167 });
@@ -389,7 +389,7 @@ describe("analyst views", () => {
     // Ops: O1 is aging against the incident threshold of 6.4 days.
     const aged = await rows<{ key: string; threshold_days: number }>("SELECT key, threshold_days FROM bottleneck_aging_wip WHERE stream = 'ops'");
     expect(aged).toEqual([{ key: "O1", threshold_days: 6.4 }]);
-    // Week of Jan 15 (stays ended Jan 15-21): In Progress I 5, J 1; Review J 2.
+    // Week of Jan 15 (items that last left the state Jan 15-21): In Progress I 5, J 1; Review J 2.
     const tis = await rows("SELECT state, items, median_days, total_days FROM bottleneck_time_in_state WHERE stream = 'software' AND week_start = '2024-01-15' ORDER BY state");
     expect(tis).toEqual([
       { state: "In Progress", items: 2, median_days: 3, total_days: 6 },
