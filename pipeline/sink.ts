@@ -47,11 +47,11 @@ export interface WriteBatch {
   transitions?: readonly Transition[];
 }
 
-/** Rows already encoded by encodeItems / encodeTransitions, concatenated. */
-export interface EncodedRows {
-  lines: string | Uint8Array;
-  count: number;
-}
+/**
+ * Rows already encoded by encodeItems / encodeTransitions, concatenated: in memory, or spooled
+ * to a file on this host (which the caller deletes once the write has settled).
+ */
+export type EncodedRows = { lines: string | Uint8Array; count: number } | { file: string; count: number };
 
 export interface EncodedBatch {
   /** Every item the rows touch (items and transitions' item_id); repeats are fine. */
@@ -108,12 +108,15 @@ export class FlowSink {
     // Queue first: if the process stops after the rows land, the next start still derives them.
     await this.store.insertCompact("refresh_queue", QUEUE_COLUMNS, queued);
     // Items and transitions are independent tables: stored side by side.
-    await Promise.all([
-      batch.items.count > 0 ? this.store.insertLines("work_items", ITEM_COLUMNS, batch.items.lines) : undefined,
-      batch.transitions.count > 0 ? this.store.insertLines("transitions", TRANSITION_COLUMNS, batch.transitions.lines) : undefined,
-    ]);
+    await Promise.all([this.insertEncoded("work_items", ITEM_COLUMNS, batch.items), this.insertEncoded("transitions", TRANSITION_COLUMNS, batch.transitions)]);
     this.counts.items += batch.items.count;
     this.counts.transitions += batch.transitions.count;
+  }
+
+  private async insertEncoded(table: string, columns: readonly string[], rows: EncodedRows): Promise<void> {
+    if (rows.count === 0) return;
+    if ("file" in rows) await this.store.insertFile(table, columns, rows.file);
+    else await this.store.insertLines(table, columns, rows.lines);
   }
 
   /** Records refused input with its reason; nothing is silently dropped. */

@@ -18,7 +18,8 @@ type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
   | { op: "insert"; table: string; rows: object[] }
-  | { op: "insertLines"; table: string; columns: string[]; lines: string };
+  | { op: "insertLines"; table: string; columns: string[]; lines: string }
+  | { op: "insertFile"; table: string; columns: string[]; file: string };
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
 
@@ -70,6 +71,11 @@ export class RemoteStore implements Store {
     await this.call({ op: "insertLines", table, columns: [...columns], lines: text });
   }
 
+  /** The serve process runs on this host (loopback only), so it reads the file itself. */
+  async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
+    await this.call({ op: "insertFile", table, columns: [...columns], file });
+  }
+
   async close(): Promise<void> {}
 
   private async call<T>(request: Request): Promise<T> {
@@ -109,6 +115,7 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
       if (request.op === "insertLines") return reply(200, { result: await store.insertLines(request.table, request.columns, request.lines) });
+      if (request.op === "insertFile") return reply(200, { result: await store.insertFile(request.table, request.columns, request.file) });
       return reply(400, { error: "unknown operation" });
     } catch (error) {
       return reply(500, { error: (error as Error).message });

@@ -22,7 +22,19 @@ export interface Store {
    * order (see pipeline/sink.ts encodeItem/encodeTransition), possibly on another thread.
    */
   insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void>;
+  /**
+   * insertLines for rows spooled to a file on this host (a parse worker's output). The embedded
+   * store reads the file itself, which costs ClickHouse about a third less CPU than the same
+   * bytes passed inline; the other adapters stream it. The caller deletes the file afterwards.
+   */
+  insertFile(table: string, columns: readonly string[], file: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A table or column name safe to write into SQL text (ours come from constants; this checks it). */
+export function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StoreError(`"${name}" is not a plain table or column name`);
+  return name;
 }
 
 export class StoreError extends Error {

@@ -45,6 +45,7 @@ function countingStore(inner: Store): Store {
     insertRows: (table, rows) => inner.insertRows(table, rows),
     insertCompact: (table, columns, rows) => inner.insertCompact(table, columns, rows),
     insertLines: (table, columns, lines) => inner.insertLines(table, columns, lines),
+    insertFile: (table, columns, file) => inner.insertFile(table, columns, file),
     close: () => inner.close(),
   };
 }

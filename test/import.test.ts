@@ -1,6 +1,6 @@
 // The streaming file import against a real embedded chDB store: exact counts, a hand-checked
 // metric, rejections with file:line, CSV matching JSONL, and re-import changing nothing.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -171,7 +171,20 @@ describe("import", () => {
       broken.push(i + 1);
     }
     writeFileSync(file, lines.join("\n") + "\n");
-    const summary = await importFiles(store, [file], { batchSize: 1_000, commitEvery: 5_000, keepReasons: 3 });
+    // The worker spools each packet's rows under the temp directory; none may stay behind.
+    const spoolParent = path.join(dir, "tmp");
+    mkdirSync(spoolParent);
+    const tmpdirBefore = process.env.TMPDIR;
+    process.env.TMPDIR = spoolParent;
+    let summary: Awaited<ReturnType<typeof importFiles>>;
+    try {
+      summary = await importFiles(store, [file], { batchSize: 1_000, commitEvery: 5_000, keepReasons: 3 });
+    } finally {
+      if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpdirBefore;
+    }
+    // (tsx, which loads the worker, may keep its cache there too.)
+    expect(readdirSync(spoolParent).filter((name) => name.startsWith("flowpulse-import-"))).toEqual([]);
     const items = lines.filter((l) => l.startsWith('{"kind":"item"')).length;
     expect(summary).toMatchObject({ items, transitions: lines.length - items - broken.length, rejected: broken.length });
     expect(summary.firstRejections.map((r) => r.reference)).toEqual(broken.slice(0, 3).map((line) => `${file}:${line}`));

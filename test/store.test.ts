@@ -113,6 +113,11 @@ describe("FlowSink", () => {
     expect(await totals()).toEqual(derived);
   });
 
+  it("writes only plain table and column names into insert statements", async () => {
+    await expect(store.insertFile("work_items; DROP TABLE transitions", ["item_id"], "/nonexistent")).rejects.toThrow(/not a plain table or column name/);
+    await expect(store.insertFile("work_items", ["item_id) SELECT 1 --"], "/nonexistent")).rejects.toThrow(/not a plain table or column name/);
+  });
+
   it("records rejections with their reason", async () => {
     const sink = new FlowSink(store);
     await sink.reject([{ source: "test", reference: "file.jsonl:7", reason: "at: timestamp is missing", payload: "{}" }]);

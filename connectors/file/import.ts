@@ -3,7 +3,9 @@
 // rebuilt every `commitEvery` transitions and at the end of each file, and a bad row is recorded
 // in rejected_records with its `file:line` while the rest imports.
 // JSONL is read and mapped in a worker thread (parse-worker.ts) so parsing overlaps storing.
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
@@ -231,7 +233,8 @@ class Importer {
    * this thread stores what it sends back, so parsing overlaps storing on another core.
    */
   private async importJsonl(file: string, totalBytes: number): Promise<void> {
-    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS };
+    const spoolDir = mkdtempSync(path.join(tmpdir(), "flowpulse-import-"));
+    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS, spoolDir };
     const worker = new Worker(workerBootstrap(), { eval: true, workerData: job });
     const inbox: WorkerMessage[] = [];
     let waiting: (() => void) | null = null;
@@ -275,21 +278,22 @@ class Importer {
     } finally {
       finished = true;
       await worker.terminate();
+      await Promise.allSettled(this.inflight);
+      await rm(spoolDir, { recursive: true, force: true });
     }
   }
 
-  /** Stores one packet (already encoded by the worker) as one sink write. */
+  /** Stores one packet (encoded and spooled by the worker) as one sink write, then drops its files. */
   private async unpack(file: string, packet: Packet): Promise<void> {
     for (const rejection of packet.rejections) {
       if (this.addRejection(`${file}:${rejection.line}`, rejection.reason, rejection.payload)) await this.flush();
     }
-    this.rows += packet.itemCount + packet.transitionCount;
-    await this.submit(packet.transitionCount, (sink) =>
-      sink.writeEncoded({
-        itemIds: packet.itemIds,
-        items: { lines: packet.items, count: packet.itemCount },
-        transitions: { lines: packet.transitions, count: packet.transitionCount },
-      }),
+    const { items, transitions } = packet;
+    this.rows += items.count + transitions.count;
+    await this.submit(transitions.count, (sink) =>
+      sink.writeEncoded({ itemIds: packet.itemIds, items, transitions }).finally(() =>
+        Promise.all([items, transitions].map((rows) => (rows.count > 0 ? rm(rows.file, { force: true }) : undefined))),
+      ),
     );
   }
 

@@ -7,6 +7,8 @@ export interface ParseJob {
   batchSize: number;
   /** Packets the worker may send before it waits for a "credit" message. */
   credits: number;
+  /** A private directory for the packets' row files; the importer removes it when done. */
+  spoolDir: string;
 }
 
 export interface PacketRejection {
@@ -15,17 +17,21 @@ export interface PacketRejection {
   payload: string;
 }
 
+/** One table's rows of a packet, spooled to a file (none when count is 0). */
+export interface SpooledRows {
+  file: string;
+  count: number;
+}
+
 /**
  * A batch of records in file order, already encoded as the sink stores them (encodeItems and
- * encodeTransitions text, UTF-8), so the importer only hands them on. `itemIds` lists each item
- * the rows touch once.
+ * encodeTransitions text) and spooled to files, so the importer only hands the files to the store
+ * and deletes them once written. `itemIds` lists each item the rows touch once.
  */
 export interface Packet {
   type: "packet";
-  items: Uint8Array;
-  itemCount: number;
-  transitions: Uint8Array;
-  transitionCount: number;
+  items: SpooledRows;
+  transitions: SpooledRows;
   itemIds: string[];
   rejections: PacketRejection[];
   bytesRead: number;
