@@ -32,6 +32,9 @@ describe("mapObject", () => {
       { ...item, created_at: "2026-01-05T04:00:00-05:00" },
       { ...item, created_at: 1767603600000 },
       { ...item, item_id: "  x:1  " }, // zod trims: the fast path must hand this to zod
+      // ...and trims Unicode blanks too (no-break space, line separator, byte order mark).
+      { ...item, key: "\u00a0K-1", team: "core" },
+      { ...transition, event_id: "e-1\u2028", to_state: "\ufeffDoing" },
       transition,
       { ...transition, from_state: undefined },
       { ...transition, at: "2024-02-29T23:59:59.999Z" },

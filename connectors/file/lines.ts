@@ -5,18 +5,21 @@
  * line may have had none). Whole chunks, not single lines, so the per-line cost stays a slice.
  */
 export async function* lineBatches(stream: AsyncIterable<string>): AsyncGenerator<string[]> {
+  // The carried partial line is joined to its rest only, never to the whole chunk: a chunk-sized
+  // concatenation would be copied again when searched.
   let carry = "";
   for await (const chunk of stream) {
-    const text = carry + chunk;
     const lines: string[] = [];
     let start = 0;
     for (;;) {
-      const nl = text.indexOf("\n", start);
+      const nl = chunk.indexOf("\n", start);
       if (nl === -1) break;
-      lines.push(text.slice(start, nl));
+      const line = chunk.slice(start, nl);
+      lines.push(start === 0 && carry !== "" ? carry + line : line);
+      if (start === 0) carry = "";
       start = nl + 1;
     }
-    carry = text.slice(start);
+    carry = start === 0 ? carry + chunk : chunk.slice(start);
     yield lines;
   }
   if (carry !== "") yield [carry];

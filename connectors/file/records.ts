@@ -18,9 +18,14 @@ export type MapResult = { ok: true; record: ImportRecord } | { ok: false; reason
 export const RECORD_KINDS = ["item", "transition"] as const;
 const FLOW_STATE_SET = new Set<string>(FLOW_STATES);
 
-/** A required name: a non-empty string without surrounding blanks (else zod trims or refuses). */
+/** Printable ASCII other than space: a character zod's trim() certainly keeps. */
+const isPlainEnd = (code: number) => code > 32 && code < 127;
+/**
+ * A required name the schema keeps as is: non-empty, and both ends plain. Anything else (blanks,
+ * or a non-ASCII end such as a no-break space, which trim() removes too) goes to zod.
+ */
 const isName = (v: unknown): v is string =>
-  typeof v === "string" && v.length > 0 && v.charCodeAt(0) > 32 && v.charCodeAt(v.length - 1) > 32;
+  typeof v === "string" && v.length > 0 && isPlainEnd(v.charCodeAt(0)) && isPlainEnd(v.charCodeAt(v.length - 1));
 const optString = (v: unknown) => v === undefined || typeof v === "string";
 
 function timestampMs(v: unknown): number | undefined {
