@@ -33,12 +33,12 @@ SELECT
     s.transition_count,
     i.deleted,
     {version:UInt64} AS version,
-    s.state_sums.1 AS state_names,
-    CAST(arrayMap(k -> s.state_maxes.3[indexOf(s.state_maxes.1, k)], s.state_sums.1) AS Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5))) AS state_flow_states,
-    s.state_sums.2 AS state_seconds,
-    s.state_sums.3 AS state_seconds_all,
-    arrayMap(n -> toUInt32(n), s.state_sums.4) AS state_stays_after_start,
-    arrayMap(k -> fromUnixTimestamp64Milli(s.state_maxes.2[indexOf(s.state_maxes.1, k)], 'UTC'), s.state_sums.1) AS state_last_left
+    arraySort(arrayDistinct(arrayMap(x -> x.1, s.closed_stays))) AS state_names,
+    CAST(arrayMap(n -> arrayMax(arrayMap(x -> x.6, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5))) AS state_flow_states,
+    arrayMap(n -> arraySum(arrayMap(x -> x.2, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_seconds,
+    arrayMap(n -> arraySum(arrayMap(x -> x.3, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_seconds_all,
+    arrayMap(n -> toUInt32(arrayCount(x -> x.1 = n AND x.4 = 1, s.closed_stays)), state_names) AS state_stays_after_start,
+    arrayMap(n -> arrayMax(arrayMap(x -> x.5, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_last_left
 FROM
 (
     SELECT
@@ -57,16 +57,12 @@ FROM
               left_at IS NOT NULL AND NOT after_start AND flow_state = 'new') AS pre_start_seconds,
         toUInt16(countIf(flow_state NOT IN ('done', 'canceled') AND prev_flow_state IN ('done', 'canceled'))) AS reopen_count,
         toUInt32(count()) AS transition_count,
-        -- Closed stays per state: seconds after the start, all seconds, stays after the start, and
-        -- all stays (never zero, so sumMap, which drops all-zero keys, keeps every state).
-        sumMapIf([toString(state)],
-                 [if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0)],
-                 [dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000],
-                 [toUInt64(after_start)],
-                 [toUInt64(1)],
-                 left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS state_sums,
-        maxMapIf([toString(state)], [toUnixTimestamp64Milli(assumeNotNull(left_at))], [toUInt64(flow_state)],
-                 left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS state_maxes
+        -- Closed stays in new/active/waiting as (state, seconds after the start, all seconds, after
+        -- the start?, left at, flow state); totalled per state above. A handful per item, so array
+        -- functions over them cost less than map aggregates over every row.
+        groupArrayIf((toString(state), if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0),
+                      dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, after_start, assumeNotNull(left_at), toUInt8(flow_state)),
+                     left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS closed_stays
     FROM state_intervals FINAL
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
     GROUP BY item_id
