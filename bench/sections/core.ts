@@ -1,6 +1,6 @@
 // Core section: generate N items x 10 transitions as JSONL, import it through the real import path
 // into a fresh embedded store (throughput, RSS sampled during the import), then time each metric.
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { importFiles } from "../../connectors/file/import.ts";
@@ -47,6 +47,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const data = await writeBenchJsonl(file, { items });
     const genSeconds = (performance.now() - genStart) / 1000;
     log(`generated ${data.items} items / ${data.transitions} transitions (${(data.bytes / MB).toFixed(0)} MB) in ${genSeconds.toFixed(1)} s`);
+    // A user's file is on disk before the import starts; without this, writing back the freshly
+    // generated 2 GB would run during the timed import and compete with it.
+    const syncStart = performance.now();
+    const fd = openSync(file, "r");
+    fsyncSync(fd);
+    closeSync(fd);
+    log(`flushed the file to disk in ${((performance.now() - syncStart) / 1000).toFixed(1)} s`);
 
     // The machine may be shared: the 1-minute load average before the import says how busy it was.
     const loadBefore = os.loadavg()[0] ?? 0;
