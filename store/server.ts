@@ -2,7 +2,7 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import type { QueryParams, Store } from "./store.ts";
+import { identifier, type QueryParams, type Store } from "./store.ts";
 
 export interface ServerOptions {
   url: string;
@@ -48,14 +48,26 @@ export class ClickHouseServerStore implements Store {
 
   async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
     if (lines.length === 0) return;
-    // A stream of raw text is sent as it is, already in the insert format.
-    const values = Readable.from([typeof lines === "string" ? lines : Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString("utf8")]);
-    await this.client.insert({ table, values, format: "JSONCompactEachRow", columns: [...columns] as [string, ...string[]] });
+    const bytes = typeof lines === "string" ? Buffer.from(lines) : Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength);
+    await this.insertRaw(table, columns, "JSONCompactEachRow", Readable.from([bytes], { objectMode: false }));
   }
 
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
-    // The server cannot see our files: their bytes go up as they are, like insertLines.
-    await this.client.insert({ table, values: createReadStream(file), format: "JSONCompactEachRow", columns: [...columns] as [string, ...string[]] });
+    // The server cannot see our files: their bytes go up as they are.
+    await this.insertRaw(table, columns, "JSONCompactEachRow", createReadStream(file));
+  }
+
+  /**
+   * Sends rows already encoded in `format` as the request body, untouched. (client.insert would
+   * JSON-encode each chunk of a JSON format's stream once more.) Progress headers are off for this
+   * request so the answer comes only when the insert is done, with an error status if it failed.
+   */
+  async insertRaw(table: string, columns: readonly string[], format: "JSONCompactEachRow" | "JSONEachRow", body: Readable): Promise<void> {
+    const query = `INSERT INTO ${identifier(table)} (${columns.map(identifier).join(", ")}) FORMAT ${format}`;
+    const result = await this.client.exec({ query, values: body, clickhouse_settings: { send_progress_in_http_headers: 0 } });
+    for await (const _ of result.stream) {
+      // An INSERT answers with an empty body; reading it to the end frees the connection.
+    }
   }
 
   async close(): Promise<void> {

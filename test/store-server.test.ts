@@ -3,9 +3,10 @@
 // - Debian's clickhouse-server package (18.16) checks the HTTP transport: too old for our views
 //   (no query parameters, no window functions), so only plain statements run there.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import { FlowSink } from "../pipeline/sink.ts";
@@ -45,6 +46,17 @@ describe.skipIf(!debianServer)(
       await expect(store.query("SELECT no_such_column FROM transport_check")).rejects.toThrow(/no_such_column/);
     });
 
+    it("sends rows encoded elsewhere to the server byte for byte, and reports a bad row", async () => {
+      expect(store, "the server did not start in the test before").toBeDefined();
+      // The bulk writers' raw path, in a format 18.16 reads (JSONCompactEachRow arrived later).
+      const body = '{"id":5,"name":"five \\"q\\", \\u00e9 \u00e9\\nx","at":"2026-01-05 00:00:00"}\n{"id":6,"name":"six","at":"2026-01-06 00:00:00"}\n';
+      await store!.insertRaw("transport_check", ["id", "name", "at"], "JSONEachRow", Readable.from([Buffer.from(body)], { objectMode: false }));
+      const rows = await store!.query("SELECT id, name FROM transport_check WHERE id IN (5, 6) ORDER BY id");
+      expect(rows).toEqual([{ id: 5, name: "five \"q\", \u00e9 \u00e9\nx" }, { id: 6, name: "six" }]);
+      const bad = Readable.from([Buffer.from('{"id":"seven","name":"x","at":"2026-01-07 00:00:00"}\n')], { objectMode: false });
+      await expect(store!.insertRaw("transport_check", ["id", "name", "at"], "JSONEachRow", bad)).rejects.toThrow(/seven|Cannot parse/i);
+    });
+
     it("inserts rows encoded elsewhere as JSON lines (the bulk writers' path)", async (context) => {
       expect(store, "the server did not start in the test before").toBeDefined();
       const [{ version, supported }] = (await store!.query<{ version: string; supported: number }>(
@@ -54,8 +66,11 @@ describe.skipIf(!debianServer)(
       if (Number(supported) === 0) context.skip(`SKIPPED: ClickHouse ${version} has no JSONCompactEachRow input format`);
       const lines = new TextEncoder().encode('[3,"three \\"q\\"","2026-01-03 00:00:00"]\n[4,"four","2026-01-04 00:00:00"]\n');
       await store!.insertLines("transport_check", ["id", "name", "at"], lines);
-      const rows = await store!.query("SELECT id, name FROM transport_check WHERE id > 2 ORDER BY id");
-      expect(rows).toEqual([{ id: 3, name: 'three "q"' }, { id: 4, name: "four" }]);
+      const file = path.join(dir, "rows.json");
+      writeFileSync(file, '[8,"eight","2026-01-08 00:00:00"],[9,"nine","2026-01-09 00:00:00"]\n');
+      await store!.insertFile("transport_check", ["id", "name", "at"], file);
+      const rows = await store!.query("SELECT id, name FROM transport_check WHERE id IN (3, 4, 8, 9) ORDER BY id");
+      expect(rows).toEqual([{ id: 3, name: 'three "q"' }, { id: 4, name: "four" }, { id: 8, name: "eight" }, { id: 9, name: "nine" }]);
     });
   },
 );
