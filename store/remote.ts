@@ -3,6 +3,7 @@
 // random token, written beside the data in serve.json (readable by the owner only).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -18,8 +19,7 @@ type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
   | { op: "insert"; table: string; rows: object[] }
-  | { op: "insertLines"; table: string; columns: string[]; lines: string }
-  | { op: "insertFile"; table: string; columns: string[]; file: string };
+  | { op: "insertLines"; table: string; columns: string[]; lines: string };
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
 
@@ -71,9 +71,12 @@ export class RemoteStore implements Store {
     await this.call({ op: "insertLines", table, columns: [...columns], lines: text });
   }
 
-  /** The serve process runs on this host (loopback only), so it reads the file itself. */
+  /**
+   * The rows go over as bytes: serve may run as another user, who cannot read our private temp
+   * files. (A spooled file is one packet, a few MB.)
+   */
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
-    await this.call({ op: "insertFile", table, columns: [...columns], file });
+    await this.insertLines(table, columns, await readFile(file));
   }
 
   async close(): Promise<void> {}
@@ -115,7 +118,6 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
       if (request.op === "insertLines") return reply(200, { result: await store.insertLines(request.table, request.columns, request.lines) });
-      if (request.op === "insertFile") return reply(200, { result: await store.insertFile(request.table, request.columns, request.file) });
       return reply(400, { error: "unknown operation" });
     } catch (error) {
       return reply(500, { error: (error as Error).message });
