@@ -5,7 +5,8 @@
 // ceiling of broker + kafkajs alone (a consumer that only counts), and the process's CPU split into
 // event loop, decode thread and (the rest) chDB threads. seconds_parse/validate/map/encode are the
 // decode thread's busy time; seconds_insert/derive overlap (unit N+1 inserts while unit N derives).
-// Size: FLOWPULSE_BENCH_STREAM_EVENTS, else 5 events per `items`, else 1M (the issue's target is 5M).
+// Size: FLOWPULSE_BENCH_STREAM_EVENTS, else 5 events per `items`, else 5M, the size the target is
+// set at (a shorter run is mostly warm-up, and its RSS growth says little).
 // Experiments: FLOWPULSE_BENCH_STREAM_MAX_ROWS (flush size), FLOWPULSE_BENCH_STREAM_FETCH_KB
 // (fetch bytes per partition); both default to the config defaults.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -63,7 +64,7 @@ async function produceOrders(producer: Producer, topic: string, firstOrder: numb
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);
   const fromEnv = Number(process.env.FLOWPULSE_BENCH_STREAM_EVENTS ?? "");
-  const events = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : options.items ? options.items * STATUSES.length : 1_000_000;
+  const events = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : options.items ? options.items * STATUSES.length : 5_000_000;
   const orders = Math.ceil(events / STATUSES.length);
   const total = orders * STATUSES.length;
   const liveRate = Number(process.env.FLOWPULSE_BENCH_STREAM_LIVE_RATE ?? 20_000);

@@ -136,7 +136,9 @@ class Importer {
 
   constructor(store: Store, private readonly options: ImportOptions) {
     this.sinks = [new FlowSink(store), new FlowSink(store)];
-    this.batchSize = options.batchSize ?? 50_000;
+    // 100k rows per write: fewer, larger parts for chDB to create and merge. Measured on 10M
+    // transitions: 215-232k/s against 202-204k/s with 50k, peak RSS ~840 MB either way.
+    this.batchSize = options.batchSize ?? 100_000;
     this.commitEvery = options.commitEvery ?? 500_000;
     this.keepReasons = options.keepReasons ?? 5;
   }
