@@ -39,24 +39,6 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
 
   const records = () => items.length + transitions.length + rejections.length;
 
-  const processLine = (raw: string) => {
-    lineNo += 1;
-    const line = lineText(raw, lineNo);
-    if (line.trim() === "") return;
-    const result = mapJsonLine(line);
-    if (!result.ok) {
-      rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
-    } else if (result.record.kind === "transition") {
-      const transition = result.record.transition;
-      transitions.push(transition);
-      itemIds.add(transition.item_id);
-    } else {
-      const item = result.record.item;
-      items.push(item);
-      itemIds.add(item.item_id);
-    }
-  };
-
   // Rows are encoded and written a slice at a time: small strings stay in V8's young generation,
   // where one string for a whole packet would be a fresh large allocation (page faults) each time.
   const spool = <T>(table: string, rows: readonly T[], encode: (slice: readonly T[]) => string): SpooledRows => {
@@ -94,10 +76,28 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
     port.postMessage(packet);
   };
 
+  let lastItemId = "";
   for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
-    for (const line of lines) {
-      processLine(line);
-      if (records() >= job.batchSize) await send();
+    for (const raw of lines) {
+      lineNo += 1;
+      const line = lineText(raw, lineNo);
+      if (line.trim() === "") continue;
+      const result = mapJsonLine(line);
+      const itemId = !result.ok ? lastItemId : result.record.kind === "transition" ? result.record.transition.item_id : result.record.item.item_id;
+      // A full packet ends where an item's rows do (within a second batch's worth), so in a file
+      // that keeps each item's rows together every item falls in one unit of work: derived once,
+      // and its derived rows never straddle two parts (FINAL reads would have to merge those).
+      if (records() >= job.batchSize && (itemId !== lastItemId || records() >= 2 * job.batchSize)) await send();
+      lastItemId = itemId;
+      if (!result.ok) {
+        rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
+      } else if (result.record.kind === "transition") {
+        transitions.push(result.record.transition);
+        itemIds.add(result.record.transition.item_id);
+      } else {
+        items.push(result.record.item);
+        itemIds.add(result.record.item.item_id);
+      }
     }
   }
   await send();
