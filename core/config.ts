@@ -53,6 +53,10 @@ export const ServeConfigSchema = z.object({
     .string()
     .default("*/15 * * * *")
     .describe("when serve runs the incremental Jira sync (cron, in metrics.timezone), if sources.jira is set"),
+  compact_cron: z
+    .string()
+    .default("*/10 * * * *")
+    .describe("when serve compacts the derived tables so metric reads stay fast under live updates (cron, in metrics.timezone); empty turns it off"),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 

@@ -2,6 +2,7 @@
 // recovery of a unit of work whose process stopped between storing and deriving.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model.ts";
+import { compactDerived } from "../pipeline/compact.ts";
 import { FlowSink, recoverPendingBatches } from "../pipeline/sink.ts";
 import { migrate } from "../store/migrate.ts";
 import { splitStatements, sqlFile } from "../store/sql.ts";
@@ -111,6 +112,27 @@ describe("FlowSink", () => {
     for (const statement of splitStatements(sqlFile("schema/0003_state_totals.sql"))) await store.command(statement);
     expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
     expect(await totals()).toEqual(derived);
+  });
+
+  it("compacts the derived tables into one part each without changing a figure", async () => {
+    const sink = new FlowSink(store);
+    await sink.write({ items: [item("compact-1")], transitions: [move("compact-1", "c", "To Do", "new", "2026-01-01T00:00:00Z")] });
+    await sink.commit();
+    // The same item derived again: a second part holding a newer version of its rows.
+    await sink.write({ transitions: [move("compact-1", "1", "Doing", "active", "2026-01-02T00:00:00Z"), move("compact-1", "2", "Done", "done", "2026-01-03T00:00:00Z")] });
+    await sink.commit();
+    const parts = () => store.query<{ table: string; parts: string }>(sqlFile("ops/derived_parts.sql"));
+    expect((await parts()).map((p) => p.table)).toEqual(["item_flow", "state_intervals"]);
+    // (Only finished items: an open item's figures run on with the clock.)
+    const figures = () => store.query("SELECT item_id, outcome, started_at, finished_at, active_seconds, wait_seconds FROM flow_items WHERE item_id = 'compact-1'");
+    const before = await figures();
+    expect(before).toHaveLength(1);
+    const intervals = await store.query("SELECT item_id, event_id, state, left_at FROM state_intervals FINAL ORDER BY item_id, seq");
+    expect(await compactDerived(store)).toEqual(["item_flow", "state_intervals"]);
+    expect(await parts()).toEqual([]);
+    expect(await figures()).toEqual(before);
+    expect(await store.query("SELECT item_id, event_id, state, left_at FROM state_intervals ORDER BY item_id, seq")).toEqual(intervals);
+    expect(await compactDerived(store)).toEqual([]);
   });
 
   it("writes only plain table and column names into insert statements", async () => {

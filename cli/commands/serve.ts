@@ -6,6 +6,7 @@ import cron from "node-cron";
 import { createBot, type Bot } from "../../bot/app.ts";
 import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
+import { compactDerived } from "../../pipeline/compact.ts";
 import { runStream, type StreamHandle } from "../../pipeline/stream.ts";
 import { openStore } from "../../store/open.ts";
 import { findServe, shareStore } from "../../store/remote.ts";
@@ -69,6 +70,25 @@ export async function serveCommand(context: CommandContext, options: ServeOption
         await running;
       });
       parts.push(`Jira sync (${config.serve.jira_sync_cron})`);
+    }
+    if (config.serve.compact_cron) {
+      let running: Promise<unknown> = Promise.resolve();
+      const task = cron.schedule(
+        config.serve.compact_cron,
+        () => {
+          const started = performance.now();
+          running = compactDerived(store)
+            .then((tables) => tables.length && log(`[serve] compacted ${tables.join(", ")} in ${Math.round(performance.now() - started)} ms`))
+            .catch((error: Error) => log(`[serve] compaction failed: ${error.message}`));
+          return running;
+        },
+        { timezone: config.metrics.timezone, noOverlap: true, name: "compact-derived" },
+      );
+      stops.push(async () => {
+        await task.stop();
+        await running;
+      });
+      parts.push(`compaction (${config.serve.compact_cron})`);
     }
     log(`[serve] running: ${parts.join("; ")}`);
     options.onReady?.(parts);
