@@ -55,7 +55,7 @@ export const ServeConfigSchema = z.object({
     .describe("when serve runs the incremental Jira sync (cron, in metrics.timezone), if sources.jira is set"),
   compact_cron: z
     .string()
-    .default("*/10 * * * *")
+    .default("*/5 * * * *")
     .describe("when serve compacts the derived tables so metric reads stay fast under live updates (cron, in metrics.timezone); empty turns it off"),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
