@@ -200,6 +200,27 @@ describe("import", () => {
     expect(await count("SELECT count() AS n FROM item_flow FINAL WHERE item_id LIKE 'fx:L-%'")).toBe(stored.size);
   });
 
+  it("keeps each item of a file grouped by item in one unit of work, so every item is derived once", async () => {
+    // Seven rows per item against packets of five: without the item boundary, most units of work
+    // would end inside an item and derive it twice.
+    const file = path.join(dir, "grouped.jsonl");
+    const lines: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const id = `fx:G-${n}`;
+      lines.push(JSON.stringify({ kind: "item", item_id: id, source: "fx", stream: "grouped", key: `G-${n}`, flow_type: "feature", created_at: "2026-01-05T09:00:00Z" }));
+      for (let step = 0; step < 6; step++) {
+        lines.push(JSON.stringify({ kind: "transition", event_id: `G-${n}#${step}`, item_id: id, to_state: step % 2 ? "Wait" : "Doing", to_flow_state: step % 2 ? "waiting" : "active", at: Date.UTC(2026, 0, 5, 9 + step) }));
+      }
+    }
+    writeFileSync(file, lines.join("\n") + "\n");
+    expect(await importFiles(store, [file], { batchSize: 5, commitEvery: 5 })).toMatchObject({ items: 40, transitions: 240, rejected: 0 });
+    const units = await store.query<{ item_id: string; units: string }>(
+      "SELECT item_id, uniqExact(batch_id) AS units FROM refresh_queue WHERE item_id LIKE 'fx:G-%' GROUP BY item_id HAVING units > 1",
+    );
+    expect(units).toEqual([]);
+    expect(await count("SELECT count() AS n FROM state_intervals WHERE item_id LIKE 'fx:G-%'")).toBe(240);
+  });
+
   it("refuses a whole file it cannot use, before importing anything", async () => {
     await expect(importFiles(store, [fixture("basic.jsonl"), path.join(dir, "missing.jsonl")])).rejects.toThrow(ImportError);
     const header = path.join(dir, "header.csv");
