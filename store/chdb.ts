@@ -2,7 +2,7 @@
 // process-wide singleton per path; `flowpulse serve` owns it and other processes go through serve.
 import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
-import { identifier, parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
+import { insertInto, parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 /**
  * Sessions opened on the data directory. One session runs its statements one at a time; more
@@ -73,8 +73,7 @@ export class ChdbStore implements Store {
 
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
     // The file() table function takes its structure from the insertion table's listed columns.
-    const sql = `INSERT INTO ${identifier(table)} (${columns.map(identifier).join(", ")}) SELECT * FROM file({file:String}, JSONCompactEachRow)`;
-    await this.command(sql, { file });
+    await this.command(`${insertInto(table, columns)} SELECT * FROM file({file:String}, JSONCompactEachRow)`, { file });
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { identifier, type QueryParams, type Store } from "./store.ts";
+import { insertInto, type QueryParams, type Store } from "./store.ts";
 
 export interface ServerOptions {
   url: string;
@@ -63,8 +63,7 @@ export class ClickHouseServerStore implements Store {
    * request so the answer comes only when the insert is done, with an error status if it failed.
    */
   async insertRaw(table: string, columns: readonly string[], format: "JSONCompactEachRow" | "JSONEachRow", body: Readable): Promise<void> {
-    const query = `INSERT INTO ${identifier(table)} (${columns.map(identifier).join(", ")}) FORMAT ${format}`;
-    const result = await this.client.exec({ query, values: body, clickhouse_settings: { send_progress_in_http_headers: 0 } });
+    const result = await this.client.exec({ query: `${insertInto(table, columns)} FORMAT ${format}`, values: body, clickhouse_settings: { send_progress_in_http_headers: 0 } });
     for await (const _ of result.stream) {
       // An INSERT answers with an empty body; reading it to the end frees the connection.
     }

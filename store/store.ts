@@ -19,7 +19,7 @@ export interface Store {
   insertCompact(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
   /**
    * The bulk writers' cheapest path: rows already encoded as JSONCompactEachRow lines in `columns`
-   * order (see pipeline/sink.ts encodeItem/encodeTransition), possibly on another thread.
+   * order (see pipeline/sink.ts encodeItems/encodeTransitions), possibly on another thread.
    */
   insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void>;
   /**
@@ -32,9 +32,14 @@ export interface Store {
 }
 
 /** A table or column name safe to write into SQL text (ours come from constants; this checks it). */
-export function identifier(name: string): string {
+function identifier(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StoreError(`"${name}" is not a plain table or column name`);
   return name;
+}
+
+/** `INSERT INTO table (columns)`, the names checked: the head of the adapters' own insert statements. */
+export function insertInto(table: string, columns: readonly string[]): string {
+  return `INSERT INTO ${identifier(table)} (${columns.map(identifier).join(", ")})`;
 }
 
 export class StoreError extends Error {

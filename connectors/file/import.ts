@@ -7,9 +7,9 @@ import { createReadStream, mkdtempSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
+import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { Store } from "../../store/store.ts";
 import type { Packet, ParseJob, WorkerMessage } from "./packet.ts";
 import { lineBatches, lineText } from "./lines.ts";
@@ -72,17 +72,6 @@ const WRITES_IN_FLIGHT = 2;
  */
 const WORKER_CREDITS = 2;
 const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
-
-/**
- * The worker is TypeScript too, and Node 20 loads a worker's entry file before any `--import`
- * hook: so start from a tiny script that registers tsx (found by path, from any directory) and
- * then imports the worker.
- */
-function workerBootstrap(): string {
-  // tsx's public API entry, resolved here: an eval'd worker has no module base to resolve from.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-}
 
 export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
   if (forced) return forced;
@@ -237,7 +226,7 @@ class Importer {
   private async importJsonl(file: string, totalBytes: number): Promise<void> {
     const spoolDir = mkdtempSync(path.join(tmpdir(), "flowpulse-import-"));
     const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS, spoolDir };
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: job });
+    const worker = typeScriptWorker(WORKER_URL, { workerData: job });
     const inbox: WorkerMessage[] = [];
     let waiting: (() => void) | null = null;
     let failure: Error | null = null;

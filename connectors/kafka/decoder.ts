@@ -3,9 +3,10 @@
 // no per-message structured clone); encoded rows come back as transferred bytes the store takes
 // as they are. If the thread dies, pending calls fail (their flush is read again) and the next call
 // starts a fresh thread.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { KafkaMessage } from "kafkajs";
 import type { EncodedRows } from "../../pipeline/sink.ts";
+import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { TopicConfig } from "./config.ts";
 import type { RejectReason } from "./map.ts";
 
@@ -45,17 +46,7 @@ export interface Refused {
 type Body<T> = T extends unknown ? Omit<T, "id"> : never;
 type ReplyOf<Op extends DecodeReply["op"]> = Extract<DecodeReply, { op: Op }>;
 
-/**
- * The worker runs TypeScript like the rest of the app: tsx's loader is registered inside the
- * thread before the module is imported (loader flags in `execArgv` do not reach worker threads).
- */
-function bootstrap(): string {
-  // import.meta.resolve finds tsx from this file wherever the process started; runners without it
-  // (vitest) leave the bare name to the thread.
-  const tsx = typeof import.meta.resolve === "function" ? import.meta.resolve("tsx/esm/api") : "tsx/esm/api";
-  const worker = new URL("./decode-worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); });`;
-}
+const DECODE_WORKER = new URL("./decode-worker.ts", import.meta.url);
 
 export class Decoder {
   private worker: Worker | null = null;
@@ -73,7 +64,7 @@ export class Decoder {
   private thread(): Worker {
     if (this.worker) return this.worker;
     if (this.closed) throw new Error("the decode thread is closed");
-    const worker = new Worker(bootstrap(), { eval: true, workerData: { topics: this.topics } satisfies DecoderInit });
+    const worker = typeScriptWorker(DECODE_WORKER, { workerData: { topics: this.topics } satisfies DecoderInit });
     // A thread left running must not keep a finished process alive.
     worker.unref();
     worker.on("message", (message: { id: number; reply?: DecodeReply; error?: string }) => {
