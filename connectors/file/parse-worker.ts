@@ -91,13 +91,11 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       lastItemId = itemId;
       if (!result.ok) {
         rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
-      } else if (result.record.kind === "transition") {
-        transitions.push(result.record.transition);
-        itemIds.add(result.record.transition.item_id);
-      } else {
-        items.push(result.record.item);
-        itemIds.add(result.record.item.item_id);
+        continue;
       }
+      if (result.record.kind === "transition") transitions.push(result.record.transition);
+      else items.push(result.record.item);
+      itemIds.add(itemId);
     }
   }
   await send();
