@@ -245,6 +245,22 @@ describe("load", () => {
     expect(ny["2024-01-21"]?.wip).toBe(2);
     expect(utc["2024-01-21"]?.wip).toBe(1);
   });
+
+  it("reads the same stays from item_flow that state_intervals holds: every active or waiting one, in history order", async () => {
+    // Load and growing queues read item_flow's wip_stay_* arrays; the fixture's reopened, moved
+    // back and still open items must give each stay exactly once, the open one with no end.
+    const fromItems = await store.query<{ item_id: string; stays: unknown }>(
+      `SELECT item_id, arrayZip(wip_stay_states, wip_stay_entered_at, wip_stay_left_at) AS stays
+       FROM item_flow FINAL WHERE length(wip_stay_states) > 0 ORDER BY item_id`,
+    );
+    const fromIntervals = await store.query<{ item_id: string; stays: unknown }>(
+      `SELECT item_id, arrayMap(x -> (x.2, x.3, x.4), arraySort(groupArray((seq, toString(state), entered_at, left_at)))) AS stays
+       FROM state_intervals FINAL WHERE flow_state IN ('active', 'waiting') GROUP BY item_id ORDER BY item_id`,
+    );
+    expect(fromItems.length).toBeGreaterThan(10);
+    expect(fromItems).toEqual(fromIntervals);
+    expect(fromItems.some(({ stays }) => JSON.stringify(stays).includes("null"))).toBe(true);
+  });
 });
 
 describe("distribution", () => {

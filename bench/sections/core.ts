@@ -110,29 +110,37 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       latency[label] = await timeQuery(runQuery, repeats);
       log(`  ${label}: p50 ${latency[label].p50.toFixed(0)} ms, p95 ${latency[label].p95.toFixed(0)} ms`);
     }
+    // Every single metric query; the bottlenecks report runs three of them and has its own line.
+    const metricLabels = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks: time in state", "aging", "bottlenecks: growing queues"];
+    const worstOf = (timings: Record<string, { p95: number }>) => {
+      const label = metricLabels.reduce((a, b) => ((timings[b]?.p95 ?? 0) > (timings[a]?.p95 ?? 0) ? b : a));
+      return { label, p95: timings[label]?.p95 ?? NaN };
+    };
+    const timeMetrics = async (state: string) => {
+      const timings: Record<string, { p50: number; p95: number; max: number }> = {};
+      for (const [label, runQuery] of queries) if (metricLabels.includes(label) || label === "bottlenecks") timings[label] = await timeQuery(runQuery, repeats);
+      const worstNow = worstOf(timings);
+      log(`  ${state}: worst metric query p95 ${worstNow.p95.toFixed(0)} ms (${worstNow.label}), bottlenecks report p95 ${timings.bottlenecks?.p95.toFixed(0)} ms`);
+      return timings;
+    };
     // A live store: the stream and the syncs re-derive items all the time, and each derive leaves a
-    // small part whose items are spread over the whole key range, which the FINAL reads of
-    // state_intervals must then merge. Re-derive 1,000 items spread that way, time the two readers
-    // of state_intervals, then compact as serve does on its schedule and time them again.
+    // small part whose items are spread over the whole key range, which every FINAL read must then
+    // merge. Re-derive 1,000 items spread that way and time every metric again; then compact as
+    // serve does on its schedule and time them once more.
     const width = String(items).length;
     const liveBatch = `bench-live-${Date.now()}`;
     const spread = Array.from({ length: Math.min(1000, items) }, (_, k) => [liveBatch, `bench:B-${String(Math.floor((k * items) / Math.min(1000, items))).padStart(width, "0")}`]);
     await store.insertCompact("refresh_queue", ["batch_id", "item_id"], spread);
     await deriveBatch(store, liveBatch);
-    const live = { load: await timeQuery(() => metrics.load(open, filters), repeats), queues: await timeQuery(() => metrics.growingQueues(open, filters), repeats) };
-    log(`  live store (1,000 items re-derived): load p95 ${live.load.p95.toFixed(0)} ms, growing queues p95 ${live.queues.p95.toFixed(0)} ms`);
+    const live = await timeMetrics("live store (1,000 spread items re-derived)");
     const compactStart = performance.now();
     await compactDerived(store);
     const compactSeconds = (performance.now() - compactStart) / 1000;
-    const compacted = { load: await timeQuery(() => metrics.load(open, filters), repeats), queues: await timeQuery(() => metrics.growingQueues(open, filters), repeats) };
-    log(`  after compaction (${compactSeconds.toFixed(1)} s): load p95 ${compacted.load.p95.toFixed(0)} ms, growing queues p95 ${compacted.queues.p95.toFixed(0)} ms`);
-    const liveWorst = Math.max(live.load.p95, live.queues.p95);
-    const compactedWorst = Math.max(compacted.load.p95, compacted.queues.p95);
+    const compacted = await timeMetrics(`after compaction (${compactSeconds.toFixed(1)} s)`);
 
-    // Every single metric query; the bottlenecks report runs three of them and has its own line.
-    const metricLabels = ["velocity", "time", "efficiency", "load", "distribution", "bottlenecks: time in state", "aging", "bottlenecks: growing queues"];
-    const worst = metricLabels.reduce((a, b) => ((latency[b]?.p95 ?? 0) > (latency[a]?.p95 ?? 0) ? b : a));
-    const worstP95 = latency[worst]?.p95 ?? NaN;
+    const worst = worstOf(latency);
+    const liveWorst = worstOf(live);
+    const compactedWorst = worstOf(compacted);
     return {
       section: name,
       params: { items, transitions: data.transitions, file_mb: Math.round(data.bytes / MB), repeats },
@@ -151,11 +159,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         rss_mb_at_50pct: mb(rssAt["50%"]),
         rss_mb_at_100pct: mb(rssAt["100%"]),
         rss_mb_peak: mb(peak),
-        "live load p95 ms": round(live.load.p95),
-        "live growing queues p95 ms": round(live.queues.p95),
         compact_seconds: round(compactSeconds),
-        "compacted load p95 ms": round(compacted.load.p95),
-        "compacted growing queues p95 ms": round(compacted.queues.p95),
+        ...Object.fromEntries(Object.entries(live).map(([label, l]) => [`live ${label} p95 ms`, round(l.p95)])),
+        ...Object.fromEntries(Object.entries(compacted).map(([label, l]) => [`compacted ${label} p95 ms`, round(l.p95)])),
         ...Object.fromEntries(Object.entries(latency).flatMap(([label, l]) => [
           [`${label} p50 ms`, round(l.p50)],
           [`${label} p95 ms`, round(l.p95)],
@@ -163,10 +169,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       },
       targets: [
         { name: "import transitions/s", value: Math.round(transitionsPerSecond), target: ">= 200000", pass: transitionsPerSecond >= 200_000 },
-        { name: `worst metric query p95 ms (${worst})`, value: round(worstP95), target: "< 300", pass: worstP95 < 300 },
-        { name: "bottlenecks report (three queries) p95 ms", value: round(latency.bottlenecks?.p95 ?? NaN), target: "< 300", pass: (latency.bottlenecks?.p95 ?? Infinity) < 300 },
-        { name: "live store before compaction: worst of load, growing queues p95 ms", value: round(liveWorst), target: "< 300", pass: liveWorst < 300 },
-        { name: "live store after compaction: worst of load, growing queues p95 ms", value: round(compactedWorst), target: "< 300", pass: compactedWorst < 300 },
+        { name: `worst metric query p95 ms, as imported (${worst.label})`, value: round(worst.p95), target: "< 300", pass: worst.p95 < 300 },
+        { name: `worst metric query p95 ms, live store (${liveWorst.label})`, value: round(liveWorst.p95), target: "< 300", pass: liveWorst.p95 < 300 },
+        { name: `worst metric query p95 ms, after compaction (${compactedWorst.label})`, value: round(compactedWorst.p95), target: "< 300", pass: compactedWorst.p95 < 300 },
+        { name: "bottlenecks report (three queries), live store p95 ms", value: round(live.bottlenecks?.p95 ?? NaN), target: "< 1000 (the bot's answer budget)", pass: (live.bottlenecks?.p95 ?? Infinity) < 1000 },
       ],
     };
   } finally {

@@ -7,7 +7,8 @@ INSERT INTO item_flow
     (item_id, source, stream, team, flow_type, key, title, url, created_at, started_at, finished_at,
      outcome, current_state, current_flow_state, current_state_since, active_seconds, wait_seconds,
      pre_start_seconds, reopen_count, transition_count, deleted, version,
-     state_names, state_flow_states, state_seconds, state_seconds_all, state_stays_after_start, state_last_left)
+     state_names, state_flow_states, state_seconds, state_seconds_all, state_stays_after_start, state_last_left,
+     wip_stay_states, wip_stay_entered_at, wip_stay_left_at)
 SELECT
     s.item_id,
     i.source,
@@ -33,14 +34,20 @@ SELECT
     s.transition_count,
     i.deleted,
     {version:UInt64} AS version,
-    arraySort(arrayDistinct(arrayMap(x -> x.1, s.closed_stays))) AS state_names,
-    CAST(arrayMap(n -> arrayMax(arrayMap(x -> x.6, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5))) AS state_flow_states,
-    arrayMap(n -> arraySum(arrayMap(x -> x.2, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_seconds,
-    arrayMap(n -> arraySum(arrayMap(x -> x.3, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_seconds_all,
-    arrayMap(n -> toUInt32(arrayCount(x -> x.1 = n AND x.4 = 1, s.closed_stays)), state_names) AS state_stays_after_start,
-    arrayMap(n -> arrayMax(arrayMap(x -> x.5, arrayFilter(x -> x.1 = n, s.closed_stays))), state_names) AS state_last_left
+    arraySort(arrayDistinct(s.closed_states)) AS state_names,
+    CAST(arrayMap(n -> arrayMax(arrayFilter((v, k) -> k = n, s.closed_flow_states, s.closed_states)), state_names) AS Array(Enum8('new' = 1, 'active' = 2, 'waiting' = 3, 'done' = 4, 'canceled' = 5))) AS state_flow_states,
+    arrayMap(n -> arraySum(arrayFilter((v, k) -> k = n, s.closed_seconds, s.closed_states)), state_names) AS state_seconds,
+    arrayMap(n -> arraySum(arrayFilter((v, k) -> k = n, s.closed_seconds_all, s.closed_states)), state_names) AS state_seconds_all,
+    arrayMap(n -> toUInt32(arrayCount((v, k) -> k = n AND v = 1, s.closed_after_start, s.closed_states)), state_names) AS state_stays_after_start,
+    arrayMap(n -> fromUnixTimestamp64Milli(arrayMax(arrayFilter((v, k) -> k = n, s.closed_left_ms, s.closed_states)), 'UTC'), state_names) AS state_last_left,
+    arraySort((x, k) -> k, s.wip_states, s.wip_seq) AS wip_stay_states,
+    arrayMap(x -> fromUnixTimestamp64Milli(x, 'UTC'), arraySort((x, k) -> k, s.wip_entered_ms, s.wip_seq)) AS wip_stay_entered_at,
+    arrayMap(x -> if(x < 0, NULL, fromUnixTimestamp64Milli(x, 'UTC')), arraySort((x, k) -> k, s.wip_left_ms, s.wip_seq)) AS wip_stay_left_at
 FROM
 (
+    WITH
+        left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting') AS closed,
+        flow_state IN ('active', 'waiting') AS in_progress
     SELECT
         item_id,
         min(entered_at) AS first_entered_at,
@@ -57,12 +64,21 @@ FROM
               left_at IS NOT NULL AND NOT after_start AND flow_state = 'new') AS pre_start_seconds,
         toUInt16(countIf(flow_state NOT IN ('done', 'canceled') AND prev_flow_state IN ('done', 'canceled'))) AS reopen_count,
         toUInt32(count()) AS transition_count,
-        -- Closed stays in new/active/waiting as (state, seconds after the start, all seconds, after
-        -- the start?, left at, flow state); totalled per state above. A handful per item, so array
-        -- functions over them cost less than map aggregates over every row.
-        groupArrayIf((toString(state), if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0),
-                      dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, after_start, assumeNotNull(left_at), toUInt8(flow_state)),
-                     left_at IS NOT NULL AND flow_state IN ('new', 'active', 'waiting')) AS closed_stays
+        -- Closed stays in new/active/waiting, totalled per state above, and the active/waiting
+        -- stays, put in history order above. Each is a set of parallel arrays: all aggregates of
+        -- one item see its rows in the same order, so the arrays line up. Plain numbers and
+        -- strings, not tuples: groupArray of a tuple (needed to keep a NULL) costs about twice as
+        -- much, so the open stay's missing end travels as -1.
+        groupArrayIf(toString(state), closed) AS closed_states,
+        groupArrayIf(toUInt8(flow_state), closed) AS closed_flow_states,
+        groupArrayIf(if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0), closed) AS closed_seconds,
+        groupArrayIf(dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, closed) AS closed_seconds_all,
+        groupArrayIf(after_start, closed) AS closed_after_start,
+        groupArrayIf(toUnixTimestamp64Milli(assumeNotNull(left_at)), closed) AS closed_left_ms,
+        groupArrayIf(seq, in_progress) AS wip_seq,
+        groupArrayIf(toString(state), in_progress) AS wip_states,
+        groupArrayIf(toUnixTimestamp64Milli(entered_at), in_progress) AS wip_entered_ms,
+        groupArrayIf(ifNull(toUnixTimestamp64Milli(left_at), -1), in_progress) AS wip_left_ms
     FROM state_intervals FINAL
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
     GROUP BY item_id

@@ -5,7 +5,8 @@
 -- is the WIP as of `until`.
 -- One pass over the stays overlapping the window: each adds +1 on the day it began and -1 on the
 -- day it ended; a running sum over the days gives the WIP, and days without change read as the
--- sum so far (zero-filled when nothing was in progress).
+-- sum so far (zero-filled when nothing was in progress). The stays come from item_flow's
+-- wip_stay_* arrays: one row per item to read with FINAL, not one per stay (schema/0004).
 WITH
     toDate({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
     toDate({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
@@ -30,9 +31,9 @@ FROM
                n_days,
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_index,
             toInt64(count()) AS stays
-        FROM state_intervals FINAL
+        FROM item_flow FINAL
+        ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND flow_state IN ('active', 'waiting')
           AND entered_at < {until:DateTime64(3, 'UTC')}
           AND (left_at IS NULL OR left_at >= toDateTime(first_day, {tz:String}))
           AND ({stream:String} = '' OR stream = {stream:String})

@@ -5,7 +5,8 @@
 -- which on local dates reads: entry day < Monday <= exit day.
 -- weeks_growing is the length of the run of increases ending at the last week end (looking back
 -- at most max(12, growth_weeks) weeks), queue_now the count at that week end and queue_before
--- the count at the week end where the run began.
+-- the count at the week end where the run began. The stays come from item_flow's wip_stay_*
+-- arrays, as in load.sql.
 WITH
     greatest(toUInt32(12), {growth_weeks:UInt32}) AS lookback,
     toMonday(toDate({until:DateTime64(3, 'UTC')}, {tz:String})) AS last_monday,
@@ -34,9 +35,9 @@ FROM
             if(left_at IS NULL, toInt64(7 * lookback + 1),
                least(toInt64(7 * lookback + 1), toInt64(dateDiff('day', first_monday, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_day,
             toInt64(count()) AS stays
-        FROM state_intervals FINAL
+        FROM item_flow FINAL
+        ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND flow_state IN ('active', 'waiting')
           AND entered_at < toDateTime(last_monday, {tz:String})
           AND (left_at IS NULL OR left_at >= toDateTime(first_monday, {tz:String}))
           AND ({stream:String} = '' OR stream = {stream:String})

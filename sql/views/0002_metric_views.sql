@@ -77,9 +77,9 @@ FROM
             greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(entered_at, 'UTC')))) AS from_index,
             if(left_at IS NULL, n_days,
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), 'UTC'))))) AS to_index
-        FROM state_intervals FINAL
+        FROM item_flow FINAL
+        ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND flow_state IN ('active', 'waiting')
           AND (left_at IS NULL OR left_at >= toDateTime(first_day, 'UTC'))
     )
     GROUP BY stream, team, flow_type
@@ -200,9 +200,9 @@ FROM
             toUInt32(arrayJoin(arrayFilter(
                 k -> entered_at < instants[k] AND (left_at IS NULL OR assumeNotNull(left_at) >= instants[k]),
                 range(1, lookback + 2)))) AS week
-        FROM state_intervals FINAL
+        FROM item_flow FINAL
+        ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND flow_state IN ('active', 'waiting')
           AND entered_at < instants[lookback + 1]
           AND (left_at IS NULL OR left_at >= instants[1])
     )
