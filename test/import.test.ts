@@ -200,25 +200,43 @@ describe("import", () => {
     expect(await count("SELECT count() AS n FROM item_flow FINAL WHERE item_id LIKE 'fx:L-%'")).toBe(stored.size);
   });
 
-  it("keeps each item of a file grouped by item in one unit of work, so every item is derived once", async () => {
-    // Seven rows per item against packets of five: without the item boundary, most units of work
-    // would end inside an item and derive it twice.
-    const file = path.join(dir, "grouped.jsonl");
-    const lines: string[] = [];
-    for (let n = 0; n < 40; n++) {
-      const id = `fx:G-${n}`;
-      lines.push(JSON.stringify({ kind: "item", item_id: id, source: "fx", stream: "grouped", key: `G-${n}`, flow_type: "feature", created_at: "2026-01-05T09:00:00Z" }));
-      for (let step = 0; step < 6; step++) {
-        lines.push(JSON.stringify({ kind: "transition", event_id: `G-${n}#${step}`, item_id: id, to_state: step % 2 ? "Wait" : "Doing", to_flow_state: step % 2 ? "waiting" : "active", at: Date.UTC(2026, 0, 5, 9 + step) }));
-      }
-    }
-    writeFileSync(file, lines.join("\n") + "\n");
-    expect(await importFiles(store, [file], { batchSize: 5, commitEvery: 5 })).toMatchObject({ items: 40, transitions: 240, rejected: 0 });
+  // Seven rows per item against batches of five: without the item boundary, most units of work
+  // would end inside an item and derive it twice.
+  const groupedRecords = (prefix: string) =>
+    Array.from({ length: 40 }, (_, n) => {
+      const id = `fx:${prefix}-${n}`;
+      const item = { kind: "item", item_id: id, source: "fx", stream: "grouped", key: `${prefix}-${n}`, flow_type: "feature", created_at: "2026-01-05T09:00:00Z" };
+      const moves = Array.from({ length: 6 }, (_, step) => ({
+        kind: "transition", event_id: `${prefix}-${n}#${step}`, item_id: id,
+        to_state: step % 2 ? "Wait" : "Doing", to_flow_state: step % 2 ? "waiting" : "active", at: new Date(Date.UTC(2026, 0, 5, 9 + step)).toISOString(),
+      }));
+      return [item, ...moves];
+    }).flat();
+
+  const expectEachItemInOneUnit = async (prefix: string) => {
     const units = await store.query<{ item_id: string; units: string }>(
-      "SELECT item_id, uniqExact(batch_id) AS units FROM refresh_queue WHERE item_id LIKE 'fx:G-%' GROUP BY item_id HAVING units > 1",
+      "SELECT item_id, uniqExact(batch_id) AS units FROM refresh_queue WHERE startsWith(item_id, {p:String}) GROUP BY item_id HAVING units > 1",
+      { p: `fx:${prefix}-` },
     );
     expect(units).toEqual([]);
-    expect(await count("SELECT count() AS n FROM state_intervals WHERE item_id LIKE 'fx:G-%'")).toBe(240);
+    expect(await count(`SELECT count() AS n FROM state_intervals WHERE startsWith(item_id, 'fx:${prefix}-')`)).toBe(240);
+    expect(await count(`SELECT uniqExact(item_id) AS n FROM refresh_queue WHERE startsWith(item_id, 'fx:${prefix}-')`)).toBe(40);
+  };
+
+  it("keeps each item of a JSONL file grouped by item in one unit of work, so every item is derived once", async () => {
+    const file = path.join(dir, "grouped.jsonl");
+    writeFileSync(file, groupedRecords("G").map((r) => JSON.stringify(r)).join("\n") + "\n");
+    expect(await importFiles(store, [file], { batchSize: 5, commitEvery: 5 })).toMatchObject({ items: 40, transitions: 240, rejected: 0 });
+    await expectEachItemInOneUnit("G");
+  });
+
+  it("keeps each item of a CSV file grouped by item in one unit of work too", async () => {
+    const file = path.join(dir, "grouped.csv");
+    const columns = ["kind", "item_id", "source", "stream", "key", "flow_type", "created_at", "event_id", "to_state", "to_flow_state", "at"];
+    const rows = groupedRecords("H").map((r) => columns.map((c) => String((r as Record<string, unknown>)[c] ?? "")).join(","));
+    writeFileSync(file, [columns.join(","), ...rows].join("\n") + "\n");
+    expect(await importFiles(store, [file], { batchSize: 5, commitEvery: 5 })).toMatchObject({ items: 40, transitions: 240, rejected: 0 });
+    await expectEachItemInOneUnit("H");
   });
 
   it("refuses a whole file it cannot use, before importing anything", async () => {

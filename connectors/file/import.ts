@@ -11,9 +11,9 @@ import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { Store } from "../../store/store.ts";
-import type { Packet, ParseJob, WorkerMessage } from "./packet.ts";
+import { batchEndsBefore, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
 import { lineBatches, lineText } from "./lines.ts";
-import { CsvRecordReader, csvLayout, mapCsvRow, type CsvLayout, type MapResult } from "./records.ts";
+import { CsvRecordReader, csvLayout, mapCsvRow, recordItemId, type CsvLayout, type MapResult } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
 export const IMPORT_SOURCE = "import";
@@ -162,27 +162,31 @@ class Importer {
       return mapCsvRow(layout, cells);
     };
 
-    // Returns true when the buffers are full and must be flushed before reading on.
-    const accept = (result: MapResult, payload: string): boolean => {
-      if (result.ok) return result.record.kind === "item" ? this.addItem(result.record.item) : this.addTransition(result.record.transition);
-      return this.addRejection(`${file}:${recordStart}`, result.reason, payload);
-    };
-
     // A CSV record may span lines; its whole text is the rejection payload.
     let csvText = "";
-    const processLine = (raw: string): boolean => {
-      csvText = csv.pending ? `${csvText}\n${raw}` : raw;
-      const result = handle(raw);
-      return result ? accept(result, csvText) : false;
-    };
-
+    let lastItemId = "";
     for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
-      for (const line of lines) if (processLine(line)) await this.flush();
+      for (const raw of lines) {
+        csvText = csv.pending ? `${csvText}\n${raw}` : raw;
+        const result = handle(raw);
+        if (!result) continue;
+        if (!result.ok) {
+          if (this.addRejection(`${file}:${recordStart}`, result.reason, csvText)) await this.flush();
+          continue;
+        }
+        // The same batch boundary as the JSONL worker's: an item's rows stay in one unit of work.
+        const itemId = recordItemId(result.record);
+        if (batchEndsBefore(this.items.length + this.transitions.length, this.batchSize, itemId, lastItemId)) await this.flush();
+        lastItemId = itemId;
+        if (result.record.kind === "item") this.items.push(result.record.item);
+        else this.transitions.push(result.record.transition);
+        this.rows += 1;
+      }
       report();
     }
     if (csv.pending) {
       recordStart = recordStart || lineNo;
-      accept({ ok: false, reason: "file ends inside a quoted cell" }, csvText);
+      this.addRejection(`${file}:${recordStart}`, "file ends inside a quoted cell", csvText);
     }
     await this.flush();
     await this.commit();
@@ -199,19 +203,7 @@ class Importer {
     });
   }
 
-  // Each add returns true when the buffers are full and must be flushed before reading on.
-  private addItem(item: WorkItem): boolean {
-    this.rows += 1;
-    this.items.push(item);
-    return this.items.length + this.transitions.length >= this.batchSize;
-  }
-
-  private addTransition(transition: Transition): boolean {
-    this.rows += 1;
-    this.transitions.push(transition);
-    return this.items.length + this.transitions.length >= this.batchSize;
-  }
-
+  /** Holds a refused record for the dead letters; true when enough are held to write them. */
   private addRejection(reference: string, reason: string, payload: string): boolean {
     this.rows += 1;
     const rejection: Rejection = { source: IMPORT_SOURCE, reference, reason, payload: payload.slice(0, MAX_PAYLOAD) };

@@ -11,6 +11,16 @@ export interface ParseJob {
   spoolDir: string;
 }
 
+/**
+ * Whether a batch already holding `records` rows ends before the next record, of `itemId`. A full
+ * batch ends where an item's rows end (within a second batch's worth), so in a file that keeps
+ * each item's rows together every item falls in one unit of work: derived once, and its derived
+ * rows never straddle two parts (FINAL reads would have to merge those).
+ */
+export function batchEndsBefore(records: number, batchSize: number, itemId: string, lastItemId: string): boolean {
+  return records >= batchSize && (itemId !== lastItemId || records >= 2 * batchSize);
+}
+
 export interface PacketRejection {
   line: number;
   reason: string;

@@ -9,9 +9,9 @@ import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Transition, WorkItem } from "../../core/model.ts";
 import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
-import type { Packet, PacketRejection, ParseJob, SpooledRows, WorkerMessage } from "./packet.ts";
+import { batchEndsBefore, type Packet, type PacketRejection, type ParseJob, type SpooledRows, type WorkerMessage } from "./packet.ts";
 import { lineBatches, lineText } from "./lines.ts";
-import { mapJsonLine } from "./records.ts";
+import { mapJsonLine, recordItemId } from "./records.ts";
 
 /** Rows per encoded slice: about 100 KB of text, under V8's large-object size. */
 const SPOOL_SLICE_ROWS = 1000;
@@ -83,11 +83,8 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       const line = lineText(raw, lineNo);
       if (line.trim() === "") continue;
       const result = mapJsonLine(line);
-      const itemId = !result.ok ? lastItemId : result.record.kind === "transition" ? result.record.transition.item_id : result.record.item.item_id;
-      // A full packet ends where an item's rows do (within a second batch's worth), so in a file
-      // that keeps each item's rows together every item falls in one unit of work: derived once,
-      // and its derived rows never straddle two parts (FINAL reads would have to merge those).
-      if (records() >= job.batchSize && (itemId !== lastItemId || records() >= 2 * job.batchSize)) await send();
+      const itemId = result.ok ? recordItemId(result.record) : lastItemId;
+      if (batchEndsBefore(records(), job.batchSize, itemId, lastItemId)) await send();
       lastItemId = itemId;
       if (!result.ok) {
         rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });

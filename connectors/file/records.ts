@@ -16,6 +16,11 @@ export type ImportRecord = { kind: "item"; item: WorkItem } | { kind: "transitio
 export type MapResult = { ok: true; record: ImportRecord } | { ok: false; reason: string };
 
 export const RECORD_KINDS = ["item", "transition"] as const;
+
+/** The item a record belongs to. */
+export function recordItemId(record: ImportRecord): string {
+  return record.kind === "item" ? record.item.item_id : record.transition.item_id;
+}
 const FLOW_STATE_SET = new Set<string>(FLOW_STATES);
 
 /** Printable ASCII other than space: a character zod's trim() certainly keeps. */
