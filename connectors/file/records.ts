@@ -21,6 +21,7 @@ export const RECORD_KINDS = ["item", "transition"] as const;
 export function recordItemId(record: ImportRecord): string {
   return record.kind === "item" ? record.item.item_id : record.transition.item_id;
 }
+
 const FLOW_STATE_SET = new Set<string>(FLOW_STATES);
 
 /** Printable ASCII other than space: a character zod's trim() certainly keeps. */
