@@ -126,3 +126,13 @@ export function toClickHouseTime(ms: number): string {
 export function fromClickHouseTime(text: string): number {
   return Date.parse(text.replace(" ", "T") + "Z");
 }
+
+/** Runs `work` and adds the milliseconds it took to `totals[key]`, whether it succeeds or fails. */
+export async function addElapsed<K extends string, T>(totals: Record<K, number>, key: K, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    totals[key] += performance.now() - started;
+  }
+}

@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import { addElapsed } from "../../core/time.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { Store } from "../../store/store.ts";
@@ -242,7 +243,7 @@ class Importer {
     });
     try {
       for (;;) {
-        await this.waited("parseMs", async () => {
+        await addElapsed(this.waits, "parseMs", async () => {
           while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
         });
         const message = inbox.shift();
@@ -299,7 +300,7 @@ class Importer {
 
   /** Starts one sink write (at most WRITES_IN_FLIGHT run) and commits when enough has been written. */
   private async submit(transitions: number, write: (sink: FlowSink) => Promise<void>): Promise<void> {
-    await this.waited("writeMs", async () => {
+    await addElapsed(this.waits, "writeMs", async () => {
       while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     });
     if (this.rejections.length) {
@@ -316,7 +317,7 @@ class Importer {
   }
 
   private async settleWrite(): Promise<void> {
-    await this.waited("writeMs", async () => {
+    await addElapsed(this.waits, "writeMs", async () => {
       while (this.inflight.length) await this.inflight.shift();
     });
   }
@@ -325,7 +326,7 @@ class Importer {
   private async startCommit(): Promise<void> {
     await this.settleWrite();
     const previous = this.committing;
-    if (previous) await this.waited("commitMs", () => previous);
+    if (previous) await addElapsed(this.waits, "commitMs", () => previous);
     const commit = this.sink.commit();
     commit.catch(() => undefined);
     this.committing = commit;
@@ -338,19 +339,10 @@ class Importer {
     await this.startCommit();
     const last = this.committing;
     this.committing = null;
-    if (last) await this.waited("commitMs", () => last);
+    if (last) await addElapsed(this.waits, "commitMs", () => last);
   }
 
   /** Awaits `work`, adding the time to one of the summary's waits. */
-  private async waited(kind: keyof ImportSummary["waits"], work: () => Promise<unknown>): Promise<void> {
-    const t0 = performance.now();
-    try {
-      await work();
-    } finally {
-      this.waits[kind] += performance.now() - t0;
-    }
-  }
-
   summary(): ImportSummary {
     return {
       files: this.fileCount,

@@ -6,7 +6,7 @@
 // each page's rows are encoded for the store as it is mapped, so no step stalls the page chain.
 import type { Config } from "../../core/config.ts";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
-import { parseTimestamp, toClickHouseTime } from "../../core/time.ts";
+import { addElapsed, parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
 import { encodeItems, encodeTransitions, FlowSink, nextVersion } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
@@ -172,14 +172,7 @@ export async function syncJira(options: JiraSyncOptions): Promise<JiraSyncProgre
     const sink = new FlowSink(store);
     const announced = new Set<string>();
     const timings = progress.timings;
-    const timed = async <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await work();
-      } finally {
-        timings[key] += performance.now() - t0;
-      }
-    };
+    const timed = <T>(key: keyof JiraSyncTimings, work: () => Promise<T>): Promise<T> => addElapsed(timings, key, work);
     const withChangelogs = (issues: readonly RawIssue[]) =>
       mapLimit(issues, jira.concurrency, async (issue) => {
         try {
