@@ -56,7 +56,7 @@ export const ServeConfigSchema = z.object({
   compact_cron: z
     .string()
     .default("*/5 * * * *")
-    .describe("when serve compacts the derived tables so metric reads stay fast under live updates (cron, in metrics.timezone); empty turns it off"),
+    .describe("when serve compacts the derived tables, so reads under live updates get back to their speed right after an import (cron, in metrics.timezone); empty turns it off"),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 

@@ -36,6 +36,24 @@ describe("schema", () => {
   });
 });
 
+/**
+ * Empties `columns` on every item_flow row, as a store derived before `migration` left them; then
+ * applies the migration and derives what it queued, which must bring back the rows `read` gave
+ * before (`derived`).
+ */
+async function expectMigrationRebuilds(
+  migration: string,
+  columns: readonly [string, ...string[]],
+  read: () => Promise<Record<string, unknown>[]>,
+  derived: readonly Record<string, unknown>[],
+): Promise<void> {
+  await store.command(`ALTER TABLE item_flow UPDATE ${columns.map((column) => `${column} = []`).join(", ")} WHERE 1 SETTINGS mutations_sync = 2`);
+  expect((await read()).map((row) => row[columns[0]])).toEqual(derived.map(() => []));
+  for (const statement of splitStatements(sqlFile(`schema/${migration}`))) await store.command(statement);
+  expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
+  expect(await read()).toEqual(derived);
+}
+
 describe("FlowSink", () => {
   const history = [
     move("a", "c", "To Do", "new", "2026-01-01T00:00:00Z"),
@@ -106,12 +124,7 @@ describe("FlowSink", () => {
       },
       { item_id: "b", state_names: ["To Do"], state_seconds: [0], state_seconds_all: [86400], state_stays_after_start: [0], state_last_left: ["2026-02-02 00:00:00.000"] },
     ]);
-    // Rows as a store derived them before the migration: no totals.
-    await store.command("ALTER TABLE item_flow UPDATE state_names = [], state_seconds = [], state_seconds_all = [], state_stays_after_start = [], state_last_left = [], state_flow_states = [] WHERE 1 SETTINGS mutations_sync = 2");
-    expect((await totals()).map((row) => row.state_names)).toEqual([[], []]);
-    for (const statement of splitStatements(sqlFile("schema/0003_state_totals.sql"))) await store.command(statement);
-    expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
-    expect(await totals()).toEqual(derived);
+    await expectMigrationRebuilds("0003_state_totals.sql", ["state_names", "state_seconds", "state_seconds_all", "state_stays_after_start", "state_last_left", "state_flow_states"], totals, derived);
   });
 
   it("rebuilds, after the WIP stays migration, rows derived before it", async () => {
@@ -126,11 +139,7 @@ describe("FlowSink", () => {
       },
       { item_id: "b", wip_stay_states: ["Doing"], wip_stay_entered_at: ["2026-02-02 00:00:00.000"], wip_stay_left_at: [null] },
     ]);
-    await store.command("ALTER TABLE item_flow UPDATE wip_stay_states = [], wip_stay_entered_at = [], wip_stay_left_at = [] WHERE 1 SETTINGS mutations_sync = 2");
-    expect((await stays()).map((row) => row.wip_stay_states)).toEqual([[], []]);
-    for (const statement of splitStatements(sqlFile("schema/0004_wip_stays.sql"))) await store.command(statement);
-    expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
-    expect(await stays()).toEqual(derived);
+    await expectMigrationRebuilds("0004_wip_stays.sql", ["wip_stay_states", "wip_stay_entered_at", "wip_stay_left_at"], stays, derived);
   });
 
   it("compacts the derived tables into one part each without changing a figure", async () => {

@@ -342,7 +342,6 @@ class Importer {
     if (last) await addElapsed(this.waits, "commitMs", () => last);
   }
 
-  /** Awaits `work`, adding the time to one of the summary's waits. */
   summary(): ImportSummary {
     return {
       files: this.fileCount,
