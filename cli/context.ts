@@ -1,5 +1,6 @@
 // What every command gets: the validated config (with --data applied) and a way to open the store.
-import { loadConfig, type Config } from "../core/config.ts";
+import { registerSecretsFromEnv, redact } from "../core/secrets.ts";
+import { loadConfig, type Config } from "./config.ts";
 import { connectStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
 
@@ -20,6 +21,7 @@ export interface CommandContext {
 }
 
 export function makeContext(global: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
+  registerSecretsFromEnv(env);
   const config = loadConfig(global.config, env);
   // --data always means the embedded store in that directory, whatever the config says.
   if (global.data) config.store = { kind: "embedded", path: global.data };
@@ -27,7 +29,8 @@ export function makeContext(global: GlobalOptions, env: NodeJS.ProcessEnv = proc
     config,
     openStore: () => connectStore(config.store, env),
     out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    // Logs and errors of long-running commands (serve, stream, sync) may quote a server's answer.
+    err: (text) => process.stderr.write(redact(text)),
   };
 }
 

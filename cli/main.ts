@@ -12,7 +12,7 @@ import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
-import { UsageError, isUserError } from "./errors.ts";
+import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
 import { ProgressReporter } from "./progress.ts";
 import { render, type Row } from "./render.ts";
@@ -236,12 +236,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const context = makeContext(global);
     return (await command.run(context, values, parsed.positionals, global)) ?? 0;
   } catch (error) {
-    if (isUserError(error)) {
-      process.stderr.write(`flowpulse: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`flowpulse: unexpected error\n${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    const report = errorReport(error);
+    process.stderr.write(report.text);
+    return report.status;
   }
 }
 
