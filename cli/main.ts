@@ -62,8 +62,10 @@ const COMMANDS: Record<string, Command> = {
       const format = str(values.format);
       if (format !== undefined && format !== "jsonl" && format !== "csv") throw new UsageError(`--format must be jsonl or csv, not "${format}"`);
       const progress = new ProgressReporter();
-      const summary = await withStore(context, (store) =>
-        importFiles(store, files, { format: format as ImportFormat | undefined, onProgress: progress.update }),
+      const summary = await withStore(
+        context,
+        (store) => importFiles(store, files, { format: format as ImportFormat | undefined, onProgress: progress.update }),
+        "write",
       );
       progress.done();
       const seconds = summary.elapsedMs / 1000;
