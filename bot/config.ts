@@ -3,6 +3,7 @@
 // committed and shared.
 import cron from "node-cron";
 import { z } from "zod";
+import { registerSecret } from "../core/secrets.ts";
 import { isTimeZone } from "../core/time.ts";
 
 const CronExpression = z
@@ -23,7 +24,7 @@ const Scope = {
   team: z.string().optional(),
 };
 
-export const DigestSchema = z.object({
+export const DigestSchema = z.strictObject({
   name: z.string().min(1).describe("shown in the digest header"),
   channel: ChannelId,
   cron: CronExpression.describe("when to post, e.g. \"0 9 * * 1\""),
@@ -40,24 +41,24 @@ const RuleBase = {
 };
 
 export const AlertRuleSchema = z.discriminatedUnion("kind", [
-  z.object({
+  z.strictObject({
     kind: z.literal("wip").describe("work in progress above a limit"),
     limit: z.number().int().nonnegative(),
     flow_type: z.string().optional().describe("count only this item type"),
     ...RuleBase,
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal("aging").describe("a WIP item older than its type's flow-time percentile (metrics.aging_percentile)"),
     flow_type: z.string().optional(),
     ...RuleBase,
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal("queue_growth").describe("a state whose queue grew this many weeks running"),
     periods: z.number().int().min(2).default(3),
     state: z.string().optional().describe("watch only this state"),
     ...RuleBase,
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal("efficiency").describe("flow efficiency of items finished in the window below a floor"),
     floor: z.number().gt(0).lt(1).describe("e.g. 0.2 for 20%"),
     window_days: z.number().int().positive().default(14),
@@ -68,7 +69,7 @@ export const AlertRuleSchema = z.discriminatedUnion("kind", [
 export type AlertRule = z.infer<typeof AlertRuleSchema>;
 
 export const SlackConfigSchema = z
-  .object({
+  .strictObject({
     mode: z.enum(["http", "socket"]).default("http").describe("http: Slack calls us (needs a public URL); socket: we dial Slack (needs SLACK_APP_TOKEN)"),
     host: z.string().default("0.0.0.0"),
     port: z.number().int().min(0).max(65535).default(3000),
@@ -81,7 +82,7 @@ export const SlackConfigSchema = z
       .describe("channel id -> flow team: queries from that channel only see that team's data"),
     digests: z.array(DigestSchema).default([]),
     alerts: z
-      .object({
+      .strictObject({
         cron: CronExpression.default("*/15 * * * *").describe("how often the rules are evaluated"),
         timezone: TimeZone.default("UTC"),
         rules: z.array(AlertRuleSchema).default([]),
@@ -115,5 +116,6 @@ export function slackSecrets(mode: SlackConfig["mode"], env: NodeJS.ProcessEnv =
   if (mode === "http" && !signingSecret) missing.push("SLACK_SIGNING_SECRET (Basic Information > App Credentials)");
   if (mode === "socket" && !appToken) missing.push("SLACK_APP_TOKEN (xapp-..., with connections:write)");
   if (missing.length) throw new Error(`the Slack bot needs these environment variables: ${missing.join(", ")}`);
+  for (const secret of [botToken, signingSecret, appToken]) registerSecret(secret);
   return { botToken, signingSecret, ...(appToken ? { appToken } : {}) };
 }

@@ -12,7 +12,7 @@ import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
-import { UsageError, isUserError } from "./errors.ts";
+import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
 import { ProgressReporter } from "./progress.ts";
 import { render, type Row } from "./render.ts";
@@ -62,8 +62,10 @@ const COMMANDS: Record<string, Command> = {
       const format = str(values.format);
       if (format !== undefined && format !== "jsonl" && format !== "csv") throw new UsageError(`--format must be jsonl or csv, not "${format}"`);
       const progress = new ProgressReporter();
-      const summary = await withStore(context, (store) =>
-        importFiles(store, files, { format: format as ImportFormat | undefined, onProgress: progress.update }),
+      const summary = await withStore(
+        context,
+        (store) => importFiles(store, files, { format: format as ImportFormat | undefined, onProgress: progress.update }),
+        "write",
       );
       progress.done();
       const seconds = summary.elapsedMs / 1000;
@@ -236,12 +238,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const context = makeContext(global);
     return (await command.run(context, values, parsed.positionals, global)) ?? 0;
   } catch (error) {
-    if (isUserError(error)) {
-      process.stderr.write(`flowpulse: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`flowpulse: unexpected error\n${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    const report = errorReport(error);
+    process.stderr.write(report.text);
+    return report.status;
   }
 }
 

@@ -1,6 +1,6 @@
 // `flowpulse metrics <name>`: runs one metric of metrics/query.ts and prints its rows. The demo
 // prints its sections through the same functions.
-import type { Config } from "../core/config.ts";
+import type { Config } from "./config.ts";
 import { METRIC_NAMES, type MetricFilters, type MetricName, type Period } from "../metrics/api.ts";
 import * as metrics from "../metrics/query.ts";
 import type { Store } from "../store/store.ts";

@@ -1,32 +1,31 @@
-// One config schema for the whole product. Every key has a default or a description, so the schema
-// documents itself; loadConfig reads a YAML/JSON file plus secrets from the environment, and an
-// invalid file stops start-up with one line per wrong key saying what is allowed.
-import { readFileSync, existsSync } from "node:fs";
-import path from "node:path";
-import { parse as parseYaml } from "yaml";
+// The config pieces core-level code and the layers just above it need: the store and metrics
+// sections, the error every invalid config raises, and the one way a zod failure becomes lines a
+// person can act on. The whole-product schema (sources, slack, serve) is assembled in cli/config.ts,
+// the top layer, so core imports nothing above it.
 import { z } from "zod";
 import { isTimeZone } from "./time.ts";
-import { WorkflowSchema } from "./workflow.ts";
-import { JiraConfigSchema } from "../connectors/jira/config.ts";
-import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
-import { SlackConfigSchema } from "../bot/config.ts";
 
-export const StoreConfigSchema = z.discriminatedUnion("kind", [
-  z.object({
+// `kind` may be left out for the embedded store (`store: { path: ... }`), so a section naming only
+// a path is read as what it means and its other keys are checked against the embedded store's.
+const embeddedByDefault = (value: unknown) =>
+  value && typeof value === "object" && !Array.isArray(value) && !("kind" in value) ? { kind: "embedded", ...value } : value;
+
+export const StoreConfigSchema = z.preprocess(embeddedByDefault, z.discriminatedUnion("kind", [
+  z.strictObject({
     kind: z.literal("embedded").describe("chDB in this process (default)"),
     path: z.string().min(1).default("./data/flowpulse").describe("data directory of the embedded store"),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal("server").describe("a ClickHouse server over HTTP"),
     url: z.url().describe("e.g. http://localhost:8123"),
     username: z.string().default("default"),
     database: z.string().default("default"),
     password_env: z.string().default("CLICKHOUSE_PASSWORD").describe("environment variable holding the password"),
   }),
-]);
+]));
 export type StoreConfig = z.infer<typeof StoreConfigSchema>;
 
-export const MetricsConfigSchema = z.object({
+export const MetricsConfigSchema = z.strictObject({
   timezone: z
     .string()
     .default("UTC")
@@ -41,70 +40,72 @@ export const MetricsConfigSchema = z.object({
 });
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 
-export const ServeConfigSchema = z.object({
-  share_port: z
-    .number()
-    .int()
-    .min(0)
-    .max(65_535)
-    .default(0)
-    .describe("loopback port on which serve shares the embedded store with other local commands (0: any free port)"),
-  jira_sync_cron: z
-    .string()
-    .default("*/15 * * * *")
-    .describe("when serve runs the incremental Jira sync (cron, in metrics.timezone), if sources.jira is set"),
-  compact_cron: z
-    .string()
-    .default("*/5 * * * *")
-    .describe("when serve compacts the derived tables, so reads under live updates get back to their speed right after an import (cron, in metrics.timezone); empty turns it off"),
-});
-export type ServeConfig = z.infer<typeof ServeConfigSchema>;
-
-export const ConfigSchema = z.object({
-  store: StoreConfigSchema.default({ kind: "embedded", path: "./data/flowpulse" }),
-  metrics: MetricsConfigSchema.default(MetricsConfigSchema.parse({})),
-  workflows: z
-    .record(z.string(), WorkflowSchema)
-    .default({})
-    .describe("per source (jira, github, kafka, import): state -> flow state and type rules"),
-  sources: z
-    .object({
-      jira: JiraConfigSchema.optional(),
-      kafka: KafkaConfigSchema.optional(),
-    })
-    .default({}),
-  slack: SlackConfigSchema.optional(),
-  serve: ServeConfigSchema.default(ServeConfigSchema.parse({})),
-});
-export type Config = z.infer<typeof ConfigSchema>;
-
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Reads and validates the config; `file` may be absent, in which case every default applies. */
-export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const chosen = file ?? env.FLOWPULSE_CONFIG ?? (existsSync("flowpulse.yaml") ? "flowpulse.yaml" : undefined);
-  let raw: unknown = {};
-  if (chosen) {
-    if (!existsSync(chosen)) throw new ConfigError(`config file ${chosen} does not exist`);
-    const text = readFileSync(chosen, "utf8");
-    try {
-      raw = (chosen.endsWith(".json") ? JSON.parse(text) : parseYaml(text)) ?? {};
-    } catch (error) {
-      throw new ConfigError(`config file ${chosen} is not valid ${chosen.endsWith(".json") ? "JSON" : "YAML"}: ${(error as Error).message}`);
+const ALLOWED_PREFIX = "allowed here: ";
+
+/**
+ * The error map every config parse passes to zod: an unknown key's issue carries the keys its
+ * object allows (zod only says which keys it did not recognise), so configIssueLines can name
+ * them and suggest the closest.
+ */
+export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code !== "unrecognized_keys") return undefined;
+  const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
+  return shape ? `${ALLOWED_PREFIX}${Object.keys(shape).join(", ")}` : undefined;
+};
+
+/** Edit distance, for "did you mean": config keys are short, so the quadratic table is nothing. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
+    previous = current;
   }
-  return parseConfig(raw, chosen ? path.basename(chosen) : "defaults", env);
+  return previous[b.length]!;
 }
 
-export function parseConfig(raw: unknown, origin = "config", env: NodeJS.ProcessEnv = process.env): Config {
-  const result = ConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new ConfigError(`invalid config (${origin}):\n${lines.join("\n")}`);
+/** The allowed key a mistyped one most likely meant, if any is close enough to be worth saying. */
+export function closestKey(key: string, allowed: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: { key: string; score: number } | undefined;
+  for (const candidate of allowed) {
+    const score = distance(lower, candidate.toLowerCase());
+    if (score <= Math.max(1, Math.floor(candidate.length / 3)) && (!best || score < best.score)) best = { key: candidate, score };
   }
-  const config = result.data;
-  if (config.store.kind === "embedded" && env.FLOWPULSE_DATA) config.store.path = env.FLOWPULSE_DATA;
-  return config;
+  return best?.key;
+}
+
+const where = (path: readonly PropertyKey[]) => path.map(String).join(".");
+
+/**
+ * One line per problem: `path: what is wrong`. An unknown key gets its own line naming where it
+ * is, the keys allowed there and the closest of them. `skipKey` leaves out unknown keys another
+ * check already reported (secret-named keys, which get their own message).
+ */
+export function configIssueLines(issues: readonly z.core.$ZodIssue[], skipKey: (key: string) => boolean = () => false): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      const allowed = issue.message.startsWith(ALLOWED_PREFIX) ? issue.message.slice(ALLOWED_PREFIX.length).split(", ") : [];
+      for (const key of issue.keys) {
+        if (skipKey(key)) continue;
+        const guess = closestKey(key, allowed);
+        const place = issue.path.length ? `in ${where(issue.path)}` : "at the top level";
+        lines.push(
+          `${where([...issue.path, key])}: unknown key ${place}` +
+            (allowed.length ? `; allowed here: ${allowed.join(", ")}` : "") +
+            (guess ? `; did you mean "${guess}"?` : ""),
+        );
+      }
+      continue;
+    }
+    lines.push(`${where(issue.path) || "(top level)"}: ${issue.message}`);
+  }
+  return lines;
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { FlowStateSchema, type FlowState } from "./model.ts";
 
 export const TypeRuleSchema = z
-  .object({
+  .strictObject({
     flow_type: z.string().min(1).describe("flow item type assigned when the rule matches: feature, defect, risk, debt, ..."),
     source_types: z.array(z.string()).optional().describe("matches the source's own type (Jira issue type, 'pull_request', ...), case-insensitive"),
     labels: z.array(z.string()).optional().describe("matches when the item carries any of these labels, case-insensitive"),
@@ -16,7 +16,7 @@ export const TypeRuleSchema = z
   });
 export type TypeRule = z.infer<typeof TypeRuleSchema>;
 
-export const WorkflowSchema = z.object({
+export const WorkflowSchema = z.strictObject({
   states: z
     .record(z.string(), FlowStateSchema)
     .default({})

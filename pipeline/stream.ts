@@ -3,8 +3,7 @@
 // hand, commit it and leave the consumer group before the process exits.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Config } from "../core/config.ts";
-import { ConfigError } from "../core/config.ts";
+import { ConfigError, type StoreConfig } from "../core/config.ts";
 import { KafkaConfigSchema, type KafkaConfig } from "../connectors/kafka/config.ts";
 import { FLUSH_BUCKETS, STAGES, StreamConsumer, type StreamConsumerOptions, type StreamStats } from "../connectors/kafka/consume.ts";
 import { openStore } from "../store/open.ts";
@@ -27,7 +26,13 @@ export interface RunStreamOptions {
   onFlush?: StreamConsumerOptions["onFlush"];
 }
 
-export function kafkaSection(config: Config): KafkaConfig {
+/** The slice of the product config the stream reads (the whole config, cli/config.ts, fits it). */
+export interface StreamConfig {
+  store: StoreConfig;
+  sources: { kafka?: KafkaConfig };
+}
+
+export function kafkaSection(config: Pick<StreamConfig, "sources">): KafkaConfig {
   if (config.sources.kafka) return config.sources.kafka;
   // No section: every default (topics orders, incidents, flowpulse.events on localhost:9092).
   const parsed = KafkaConfigSchema.safeParse({});
@@ -35,7 +40,7 @@ export function kafkaSection(config: Config): KafkaConfig {
   return parsed.data;
 }
 
-export async function runStream(config: Config, options: RunStreamOptions = {}): Promise<StreamHandle> {
+export async function runStream(config: StreamConfig, options: RunStreamOptions = {}): Promise<StreamHandle> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const kafka = kafkaSection(config);
   const ownStore = !options.store;

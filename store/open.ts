@@ -17,6 +17,7 @@ export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = pr
           username: config.username,
           database: config.database,
           password: env[config.password_env] ?? "",
+          passwordEnv: config.password_env,
         });
   try {
     await migrate(store);

@@ -1,7 +1,8 @@
 // The `slack:` config section: defaults, messages a person can act on, secrets only from the env.
 import { describe, expect, it } from "vitest";
 import { slackSecrets, SlackConfigSchema } from "../bot/config.ts";
-import { ConfigError, parseConfig } from "../core/config.ts";
+import { ConfigError } from "../core/config.ts";
+import { parseConfig } from "../cli/config.ts";
 
 describe("slack config", () => {
   it("has working defaults", () => {

@@ -1,6 +1,6 @@
 // The pure parts of the Jira connector: mapping one issue, and the config section's messages.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../core/config.ts";
+import { parseConfig } from "../cli/config.ts";
 import { WorkflowSchema } from "../core/workflow.ts";
 import { resolveJiraAuth } from "../connectors/jira/config.ts";
 import { mapContext, mapIssue, statusCategoriesFrom, type RawIssue } from "../connectors/jira/map.ts";

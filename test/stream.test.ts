@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Kafka, logLevel, type Admin, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../core/config.ts";
+import { parseConfig, type Config } from "../cli/config.ts";
 import { KafkaConfigSchema, type KafkaConfig } from "../connectors/kafka/config.ts";
 import { StoreLock, StreamConsumer } from "../connectors/kafka/consume.ts";
 import { runStream, type StreamHandle } from "../pipeline/stream.ts";

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { parseConfig, type Config } from "../../core/config.ts";
+import { parseConfig, type Config } from "../../cli/config.ts";
 import { WorkflowSchema } from "../../core/workflow.ts";
 import { mapContext, mapIssue, statusCategoriesFrom, type RawIssue } from "../../connectors/jira/map.ts";
 import { JiraClient, mapLimit, type Cursor } from "../../connectors/jira/collect.ts";

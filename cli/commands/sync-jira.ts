@@ -25,8 +25,10 @@ export async function syncJiraCommand(context: CommandContext, options: { full?:
     );
   };
   try {
-    const result = await withStore(context, (store) =>
-      syncJira({ store, config: context.config, full: options.full, signal: controller.signal, log: (line) => context.err(line + "\n"), onProgress: progress }),
+    const result = await withStore(
+      context,
+      (store) => syncJira({ store, config: context.config, full: options.full, signal: controller.signal, log: (line) => context.err(line + "\n"), onProgress: progress }),
+      "write",
     );
     if (result.rejected > 0) context.out(`${result.rejected} issue(s) or change(s) rejected: flowpulse rejected --source jira\n`);
     return 0;

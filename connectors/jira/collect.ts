@@ -6,6 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import { createRequire } from "node:module";
 import JiraClientModule from "jira-client";
+import { redact } from "../../core/secrets.ts";
 import type { JiraAuth, JiraConfig } from "./config.ts";
 import type { RawHistory, RawIssue } from "./map.ts";
 
@@ -49,7 +50,9 @@ export type CollectEvent =
 export class JiraHttpError extends Error {
   override name = "JiraHttpError";
   constructor(message: string, readonly status: number, readonly path: string) {
-    super(message);
+    // Every Jira error text is printed or stored as a rejection reason, and an error page may echo
+    // the request's Authorization header: credentials leave here already removed.
+    super(redact(message));
   }
 }
 

@@ -1,13 +1,8 @@
 // The Jira connector's config section (sources.jira). Secrets never live in the file: the file
-// names the environment variables that hold them, and resolveJiraAuth reads those at run time.
+// names the environment variables that hold them, and resolveJiraAuth reads those at run time
+// (a token written in the file is refused by the product config's one secret check, core/secrets.ts).
 import { z } from "zod";
-
-const secretInFile = (key: string) =>
-  z
-    .never({
-      error: `do not put secrets in the config file (found "${key}"): set the API token in the environment variable named by auth.token_env (default JIRA_API_TOKEN) or a personal access token in auth.pat_env (default JIRA_PAT)`,
-    })
-    .optional();
+import { registerSecret } from "../../core/secrets.ts";
 
 const isHttpUrl = (text: string) => {
   try {
@@ -19,7 +14,7 @@ const isHttpUrl = (text: string) => {
 };
 
 export const JiraAuthSchema = z
-  .object({
+  .strictObject({
     email: z
       .string()
       .trim()
@@ -32,15 +27,11 @@ export const JiraAuthSchema = z
       .min(1)
       .default("JIRA_PAT")
       .describe("environment variable holding a Data Center/Server personal access token (used when no email is set)"),
-    token: secretInFile("auth.token"),
-    api_token: secretInFile("auth.api_token"),
-    password: secretInFile("auth.password"),
-    pat: secretInFile("auth.pat"),
   })
   .default({ token_env: "JIRA_API_TOKEN", pat_env: "JIRA_PAT" });
 
 export const JiraTeamSchema = z
-  .object({
+  .strictObject({
     by_project: z.record(z.string(), z.string()).default({}).describe("project key -> team"),
     by_component: z.record(z.string(), z.string()).default({}).describe("component name -> team (first component that maps wins)"),
     field: z
@@ -53,7 +44,7 @@ export const JiraTeamSchema = z
   .default({ by_project: {}, by_component: {}, default: "" });
 
 export const JiraConfigSchema = z
-  .object({
+  .strictObject({
     site: z
       .string()
       .trim()
@@ -111,10 +102,15 @@ export function resolveJiraAuth(config: JiraConfig, env: NodeJS.ProcessEnv = pro
   if (email) {
     const token = env[token_env];
     if (!token) throw new JiraConfigError(`sources.jira.auth.email is set but ${token_env} is empty: export ${token_env}=<API token of ${email}>`);
+    // Basic auth sends base64(email:token), which an error body may echo: both forms are redacted.
+    registerSecret(token, email);
     return { kind: "basic", username: email, password: token };
   }
   const pat = env[pat_env];
-  if (pat) return { kind: "bearer", token: pat };
+  if (pat) {
+    registerSecret(pat);
+    return { kind: "bearer", token: pat };
+  }
   throw new JiraConfigError(
     `no Jira credentials: set sources.jira.auth.email and export ${token_env} (Cloud API token), or export ${pat_env} (Data Center personal access token)`,
   );

@@ -4,8 +4,8 @@
 // that dies resumes at the page after the last one committed, and re-reading a page changes
 // nothing (the tables collapse repeats by key). The next page is fetched while one is stored, and
 // each page's rows are encoded for the store as it is mapped, so no step stalls the page chain.
-import type { Config } from "../../core/config.ts";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import { withoutUserinfo } from "../../core/secrets.ts";
 import { addElapsed, parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
 import { encodeItems, encodeTransitions, FlowSink, nextVersion } from "../../pipeline/sink.ts";
@@ -64,9 +64,15 @@ interface FetchedPage {
   complete: { issue: RawIssue; error: string | null }[];
 }
 
+/** The slice of the product config the Jira connector reads (the whole config, cli/config.ts, fits it). */
+export interface JiraSourceConfig {
+  sources: { jira?: JiraConfig };
+  workflows: Record<string, Workflow>;
+}
+
 export interface JiraSyncOptions {
   store: Store;
-  config: Config;
+  config: JiraSourceConfig;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   /** Re-read everything and mark items no longer returned as deleted. */
@@ -91,19 +97,20 @@ interface StoredState {
   run: StoredRun | null;
 }
 
-export function jiraSection(config: Config): JiraConfig {
+export function jiraSection(config: Pick<JiraSourceConfig, "sources">): JiraConfig {
   const jira = config.sources.jira;
   if (!jira) throw new JiraConfigError("sources.jira is not configured: add site, flavor, projects (or jql) and auth to the config file");
   return jira;
 }
 
-export function jiraWorkflow(config: Config): Workflow {
+export function jiraWorkflow(config: Pick<JiraSourceConfig, "workflows">): Workflow {
   return config.workflows.jira ?? WorkflowSchema.parse({});
 }
 
 /** One sync scope per site and query: changing projects or jql starts a new backfill. */
 export function syncScope(jira: JiraConfig): string {
-  return `${jira.site}|${jira.jql ?? `projects:${[...(jira.projects ?? [])].sort().join(",")}`}`;
+  // The site names the scope, never its credentials: sync_state is readable by every analyst.
+  return `${withoutUserinfo(jira.site)}|${jira.jql ?? `projects:${[...(jira.projects ?? [])].sort().join(",")}`}`;
 }
 
 export function baseJql(jira: JiraConfig): string {
@@ -531,7 +538,7 @@ async function markUnseenDeleted(store: Store, sink: FlowSink, ctx: MapContext, 
 }
 
 /** Re-maps every stored raw issue with the current config: a mapping fix without the API. */
-export async function remapJira(options: { store: Store; config: Config; log?: (line: string) => void; batchSize?: number }): Promise<{ issues: number; items: number; transitions: number; rejected: number }> {
+export async function remapJira(options: { store: Store; config: JiraSourceConfig; log?: (line: string) => void; batchSize?: number }): Promise<{ issues: number; items: number; transitions: number; rejected: number }> {
   const { store } = options;
   const jira = jiraSection(options.config);
   const host = mapContext(jira, jiraWorkflow(options.config), new Map()).siteHost;

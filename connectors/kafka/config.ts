@@ -31,7 +31,7 @@ const TopicName = z
   .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: "a Kafka topic name: letters, digits, '.', '_' or '-', at most 249 characters" });
 
 export const TopicConfigSchema = z
-  .object({
+  .strictObject({
     topic: TopicName,
     contract: z.enum(CONTRACTS).describe("event contract the topic carries: order | incident | canonical (see docs/events.md)"),
     stream: z.string().min(1).optional().describe("value stream of its items (default: orders / incidents; canonical events name their own)"),
@@ -62,7 +62,7 @@ export const DEFAULT_TOPICS = [
 ] as const;
 
 export const KafkaConfigSchema = z
-  .object({
+  .strictObject({
     brokers: z
       .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "a broker address host:port, e.g. localhost:9092" }))
       .min(1, { message: "list at least one broker, e.g. [localhost:9092]" })
@@ -85,7 +85,7 @@ export const KafkaConfigSchema = z
       .default(true)
       .describe("create source and dead-letter topics the broker lacks at start (false: stop with their names instead)"),
     batch: z
-      .object({
+      .strictObject({
         max_rows: z.number().int().positive().default(100_000).describe("flush to the store at this many events"),
         max_wait_ms: z.number().int().positive().default(1_000).describe("flush at least this often while a batch is open"),
         max_pending_rows: z
@@ -99,7 +99,7 @@ export const KafkaConfigSchema = z
       .prefault({})
       .refine((b) => b.max_pending_rows >= b.max_rows, { message: "max_pending_rows must be at least max_rows" }),
     fetch: z
-      .object({
+      .strictObject({
         // kafkajs decodes a whole fetch response in one synchronous stretch, which delays every
         // store step waiting on the event loop: ~1 MB per partition kept the stream fastest.
         max_bytes_per_partition: z.number().int().positive().default(1024 * 1024),
@@ -109,7 +109,7 @@ export const KafkaConfigSchema = z
       .prefault({}),
     session_timeout_ms: z.number().int().min(6_000).default(30_000),
     http: z
-      .object({
+      .strictObject({
         port: z.number().int().min(0).max(65_535).default(9464).describe("health and Prometheus metrics; 0 picks a free port"),
         host: z.string().default("0.0.0.0"),
         enabled: z.boolean().default(true),

@@ -1,6 +1,6 @@
 // The hand-checked board of test/fixtures/jira/board.json and the config that syncs it.
 import { readFileSync } from "node:fs";
-import { parseConfig, type Config } from "../../core/config.ts";
+import { parseConfig, type Config } from "../../cli/config.ts";
 
 export const board = JSON.parse(readFileSync(new URL("../fixtures/jira/board.json", import.meta.url), "utf8")) as {
   statuses: Record<string, unknown>[];
