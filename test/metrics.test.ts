@@ -24,6 +24,7 @@ import {
 import { FlowSink } from "../pipeline/sink.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import type { FlowState } from "../core/model.ts";
 import { opsHistories, QUEUES, SOFTWARE, transitionsOf, type History } from "./fixtures/metrics/histories.ts";
 
 const DAY = 86_400_000;
@@ -463,5 +464,81 @@ describe("delivery", () => {
     // K started 2024-01-21T20:00-0500, which is 2024-01-22 01:00 UTC.
     const rows = await store.query<{ started_at: string }>("SELECT toString(started_at) AS started_at FROM flow_items WHERE item_id = {id:String}", { id: "test:K" });
     expect(rows).toEqual([{ started_at: "2024-01-22 01:00:00.000" }]);
+  });
+});
+
+// Dates ClickHouse's Date type cannot hold (it wraps outside 1970..2149): stream "far".
+// Each item: To Do at creation (12:00Z), In Progress a day later, Done at the last step.
+const farItem = (key: string, flowType: string, steps: readonly [string, string, FlowState][]): History => ({
+  item: { item_id: `far:${key}`, source: "test", stream: "far", key, title: key, url: "", flow_type: flowType, team: "red", created_at: steps[0]![0] },
+  steps,
+});
+const FAR: readonly History[] = [
+  // Done Wednesday 1965-03-10 (week of Monday 03-08); flow 03-02 12:00 -> 03-10 12:00 = 8 d.
+  farItem("OLD", "feature", [["1965-03-01T12:00:00Z", "To Do", "new"], ["1965-03-02T12:00:00Z", "In Progress", "active"], ["1965-03-10T12:00:00Z", "Done", "done"]]),
+  // Done Wednesday 2026-03-04; WIP at the ends of 03-02 and 03-03.
+  farItem("NOW", "feature", [["2026-03-01T12:00:00Z", "To Do", "new"], ["2026-03-02T12:00:00Z", "In Progress", "active"], ["2026-03-04T12:00:00Z", "Done", "done"]]),
+  // Across 2149/2150: active Tuesday 2149-12-30, done Friday 2150-01-02 (week of Monday 2149-12-29); 3 d.
+  farItem("NEW", "feature", [["2149-12-29T12:00:00Z", "To Do", "new"], ["2149-12-30T12:00:00Z", "In Progress", "active"], ["2150-01-02T12:00:00Z", "Done", "done"]]),
+  // Review fills up one item a week across the year end: 0, 1, 2, 3, 4 at the Mondays 2149-12-15,
+  // 12-22, 12-29, 2150-01-05, 01-12.
+  ...["2149-12-16", "2149-12-23", "2149-12-30", "2150-01-06"].map((day, n) =>
+    farItem(`R${n + 1}`, "debt", [[`${day}T00:00:00Z`, "To Do", "new"], [`${day}T12:00:00Z`, "Review", "waiting"]])),
+];
+
+describe("dates outside 1970..2149", () => {
+  beforeAll(async () => {
+    await writeHistories(FAR);
+  });
+  const far = (since: string, until: string): MetricFilters => ({ stream: "far", sinceMs: Date.parse(since), untilMs: Date.parse(until) });
+
+  it("counts an item done in 1965 in 1965, in its week and month", async () => {
+    const window = far("1965-01-01T00:00:00Z", "1966-01-01T00:00:00Z");
+    expect(await velocity(store, window)).toEqual([{ period_start: "1965-03-08", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...window, period: "month" })).toEqual([{ period_start: "1965-03-01", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...window, period: "day", timezone: "America/New_York" })).toEqual([{ period_start: "1965-03-10", flow_type: "feature", items: 1 }]);
+    expect(await flowTime(store, window)).toMatchObject([{ period_start: "1965-03-08", flow_type: "feature", items: 1, p50_days: 8 }]);
+    expect(await efficiency(store, window)).toMatchObject([{ period_start: "1965-03-08", items: 1, efficiency: 1 }]);
+  });
+
+  it("loads WIP from 1900-01-01 on, the 1965 and 2026 stays on their days", async () => {
+    const rows = await load(store, { ...far("1900-01-01T00:00:00Z", "2026-03-06T00:00:00Z"), flowType: "feature" });
+    // One row per day from 1900-01-01 to 2026-03-05.
+    expect(rows.length).toBe((Date.UTC(2026, 2, 5) - Date.UTC(1900, 0, 1)) / DAY + 1);
+    expect(rows[0]!.day).toBe("1900-01-01");
+    expect(rows.at(-1)!.day).toBe("2026-03-05");
+    // OLD is WIP at the ends of 1965-03-02 .. 03-09 (it leaves at 03-10 12:00); NOW at 2026-03-02 and 03-03.
+    expect(rows.filter((row) => row.wip !== 0)).toEqual([
+      ...[2, 3, 4, 5, 6, 7, 8, 9].map((d) => ({ day: `1965-03-0${d}`, flow_type: "feature", wip: 1 })),
+      { day: "2026-03-02", flow_type: "feature", wip: 1 },
+      { day: "2026-03-03", flow_type: "feature", wip: 1 },
+    ]);
+  });
+
+  it("works across 2149/2150: velocity, load and growing queues", async () => {
+    expect(await velocity(store, far("2149-12-01T00:00:00Z", "2150-02-01T00:00:00Z"))).toEqual([{ period_start: "2149-12-29", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...far("2149-12-01T00:00:00Z", "2150-02-01T00:00:00Z"), period: "month" })).toEqual([{ period_start: "2150-01-01", flow_type: "feature", items: 1 }]);
+    // NEW is WIP at the ends of 2149-12-30, 12-31 and 2150-01-01 (done 01-02 12:00).
+    const wip = await load(store, { ...far("2149-12-29T00:00:00Z", "2150-01-04T00:00:00Z"), flowType: "feature" });
+    expect(wip.map((row) => [row.day, row.wip])).toEqual([
+      ["2149-12-29", 0], ["2149-12-30", 1], ["2149-12-31", 1], ["2150-01-01", 1], ["2150-01-02", 0], ["2150-01-03", 0],
+    ]);
+    // Review: 0, 1, 2, 3, 4 at the five Mondays up to 2150-01-12: four weeks of growth from 0.
+    expect(await growingQueues(store, far("2149-11-01T00:00:00Z", "2150-01-13T00:00:00Z"))).toEqual([
+      { state: "Review", weeks_growing: 4, queue_now: 4, queue_before: 0 },
+    ]);
+  });
+
+  it("buckets the analyst views on the right days", async () => {
+    const rows = await store.query<{ day: string; week_start: string; month_start: string }>(
+      "SELECT toString(day) AS day, toString(week_start) AS week_start, toString(month_start) AS month_start FROM flow_velocity WHERE stream = 'far' ORDER BY day",
+    );
+    expect(rows).toEqual([
+      { day: "1965-03-10", week_start: "1965-03-08", month_start: "1965-03-01" },
+      { day: "2026-03-04", week_start: "2026-03-02", month_start: "2026-03-01" },
+      { day: "2150-01-02", week_start: "2149-12-29", month_start: "2150-01-01" },
+    ]);
+    const weeks = await store.query<{ week_start: string }>("SELECT toString(week_start) AS week_start FROM flow_time WHERE stream = 'far' ORDER BY week_start");
+    expect(weeks.map((row) => row.week_start)).toEqual(["1965-03-08", "2026-03-02", "2149-12-29"]);
   });
 });
