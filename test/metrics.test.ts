@@ -542,3 +542,61 @@ describe("dates outside 1970..2149", () => {
     expect(weeks.map((row) => row.week_start)).toEqual(["1965-03-08", "2026-03-02", "2149-12-29"]);
   });
 });
+
+// The 'created' flow-time rule when created_at is after the first recorded move: stream "late".
+const lateItem = (key: string, flowType: string, created: string | number, steps: readonly [string | number, string, FlowState][]): History => ({
+  item: { item_id: `late:${key}`, source: "test", stream: "late", key, title: key, url: "", flow_type: flowType, team: "red", created_at: created },
+  steps,
+});
+const jan = (day: number) => `2024-01-${String(day).padStart(2, "0")}T12:00:00Z`;
+const ago = (days: number) => NOW - days * DAY;
+const LATE: readonly History[] = [
+  // Y: created Jan 1, first move Jan 2, active Jan 4, done Jan 7: created rule 6 d, first_active 3 d.
+  lateItem("Y", "feature", jan(1), [[jan(2), "To Do", "new"], [jan(4), "In Progress", "active"], [jan(7), "Done", "done"]]),
+  // Z: created_at Jan 5 is after its first move (Jan 2): the history starts it. Created rule
+  // Jan 2 -> Jan 6 = 4 d (not Jan 5 -> Jan 6 = 1 d); first_active Jan 3 -> Jan 6 = 3 d.
+  lateItem("Z", "feature", jan(5), [[jan(2), "To Do", "new"], [jan(3), "In Progress", "active"], [jan(6), "Done", "done"]]),
+  // V: the baseline, done 15 days ago: created rule 20 - 15 = 5 d, first_active 19 - 15 = 4 d.
+  lateItem("V", "incident", ago(20), [[ago(20), "Open", "new"], [ago(19), "Working", "active"], [ago(15), "Resolved", "done"]]),
+  // W: open; created_at says 2 days ago, but it moved 10 days ago: age 10 d under 'created', 9 d under first_active.
+  lateItem("W", "incident", ago(2), [[ago(10), "Open", "new"], [ago(9), "Working", "active"]]),
+  // U: open, created 3 days ago and moved then: age 3 d under 'created', 2 d under first_active.
+  lateItem("U", "incident", ago(3), [[ago(3), "Open", "new"], [ago(2), "Working", "active"]]),
+];
+
+describe("flow_time_start: created, when created_at is after the first move", () => {
+  beforeAll(async () => {
+    await writeHistories(LATE);
+  });
+  const late = { stream: "late", sinceMs: Date.parse("2024-01-01T00:00:00Z"), untilMs: Date.parse("2024-02-01T00:00:00Z") };
+
+  it("starts flow time at the earlier of created_at and the first move", async () => {
+    const slowest = async (flowTimeStart: "created" | "first_active") =>
+      (await itemsBehind(store, { ...late, flowTimeStart }, { which: "slowest" })).map((row) => [row.key, row.days]);
+    expect(await slowest("created")).toEqual([["Y", 6], ["Z", 4]]);
+    expect(await slowest("first_active")).toEqual([["Y", 3], ["Z", 3]]);
+    // Y 6 and Z 4: p50 = 5; both in the week of Monday Jan 1.
+    expect(await flowTime(store, { ...late, flowTimeStart: "created" })).toMatchObject([{ period_start: "2024-01-01", items: 2, p50_days: 5, mean_days: 5 }]);
+    // The store keeps the recorded created_at; the per-item view shows the start the rule uses.
+    const created = await store.query<{ recorded: string; derived: string }>(
+      "SELECT toString(w.created_at) AS recorded, toString(f.created_at) AS derived FROM work_items AS w FINAL JOIN flow_items AS f ON f.item_id = w.item_id WHERE w.item_id = 'late:Z'",
+    );
+    expect(created).toEqual([{ recorded: "2024-01-05 12:00:00.000", derived: "2024-01-02 12:00:00.000" }]);
+  });
+
+  it("measures aging and the oldest items from the same start", async () => {
+    const ops = { stream: "late", flowTimeStart: "created" as const };
+    // Threshold: p85 of V's 5 d = 5 d. W (10 d) is aging; U (3 d) is not.
+    const rows = await aging(store, ops);
+    expect(rows.map((row) => row.key)).toEqual(["W"]);
+    expect(rows[0]!.age_days).toBeCloseTo(10, 2);
+    expect(rows[0]!.threshold_days).toBe(5);
+    const oldest = await itemsBehind(store, ops, { which: "oldest" });
+    expect(oldest.map((row) => row.key)).toEqual(["W", "U"]);
+    expect(oldest[0]!.days).toBeCloseTo(10, 2);
+    expect(oldest[1]!.days).toBeCloseTo(3, 2);
+    // Under first_active: threshold 4 d; W 9 d is aging, U 2 d is not.
+    const firstActive = await aging(store, { ...ops, flowTimeStart: "first_active" });
+    expect(firstActive.map((row) => [row.key, Math.round(row.age_days)])).toEqual([["W", 9]]);
+  });
+});

@@ -18,8 +18,10 @@ SELECT
     i.key,
     i.title,
     i.url,
-    -- An item known only by its history was created when that history began.
-    if(i.item_id = '', s.first_entered_at, i.created_at) AS created_at,
+    -- An item known only by its history was created when that history began. An item cannot move
+    -- before it exists, so a recorded move before created_at shows created_at is wrong: the
+    -- history's start wins, and every 'created'-rule figure (flow time, aging) starts there.
+    if(i.item_id = '', s.first_entered_at, least(i.created_at, s.first_entered_at)) AS created_at,
     s.started_at,
     if(s.current_flow_state IN ('done', 'canceled'), s.terminal_entered_at, NULL) AS finished_at,
     multiIf(s.current_flow_state = 'done', 'done', s.current_flow_state = 'canceled', 'canceled', 'open') AS outcome,
