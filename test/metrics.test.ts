@@ -384,6 +384,19 @@ describe("filters", () => {
     expect(() => resolveFilters({ sinceMs: 10, untilMs: 5 })).toThrow(/window is empty/);
     expect(() => resolveFilters({ period: "year" as never })).toThrow(/period must be one of/);
   });
+
+  it("refuses a window outside the dates the store holds, and cuts the default one at its start", () => {
+    const first = Date.UTC(1900, 0, 1);
+    const end = Date.UTC(2300, 0, 1);
+    expect(() => resolveFilters({ sinceMs: first - 1, untilMs: first + DAY })).toThrow("since (-2208988800001 ms) is outside the dates the store holds (1900-01-01 .. 2299-12-31 UTC)");
+    expect(() => resolveFilters({ sinceMs: first, untilMs: end + 1 })).toThrow(/until .* is outside the dates the store holds/);
+    expect(() => resolveFilters({ untilMs: Number.NaN })).toThrow(/until \(NaN ms\) is outside/);
+    // The whole range is a window: until may be the instant just after its last millisecond.
+    expect(resolveFilters({ sinceMs: first, untilMs: end })).toMatchObject({ sinceMs: first, untilMs: end });
+    // 90 days before 1900-01-05 would start in 1899: the default starts at 1900-01-01 instead.
+    expect(resolveFilters({ untilMs: first + 4 * DAY }).sinceMs).toBe(first);
+    expect(previousWindow({ sinceMs: first + DAY, untilMs: first + 3 * DAY })).toMatchObject({ sinceMs: first, untilMs: first + DAY });
+  });
 });
 
 describe("analyst views", () => {
