@@ -7,6 +7,11 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { EPOCH_MS_MIN_MAGNITUDE, MAX_TIME_MS, MIN_TIME_MS, parseTimestamp, toClickHouseTime } from "../core/time.ts";
 import { importFiles } from "../connectors/file/import.ts";
+import { mapContext, mapIssue, statusCategoriesFrom, type RawIssue } from "../connectors/jira/map.ts";
+import { TopicConfigSchema } from "../connectors/kafka/config.ts";
+import { validateEvent } from "../connectors/kafka/map.ts";
+import { WorkflowSchema } from "../core/workflow.ts";
+import { board, boardConfig, WORKFLOW } from "./helpers/jira-board.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { freshStore } from "./helpers/store.ts";
 
@@ -314,5 +319,27 @@ describe("an import with bad timestamps", () => {
       await dispose();
     }
   }, 60_000);
+});
+
+describe("every source reads timestamps through the one parser", () => {
+  it("a Kafka contract refuses epoch seconds, a 25-hour offset and year 26 as schema errors with the reason", () => {
+    const orders = TopicConfigSchema.parse({ topic: "orders", contract: "order" });
+    const order = { schema: "order.v1", order_id: "o-1", status: "approved" };
+    expect(validateEvent(orders, { ...order, event_time: 1767603600 })).toEqual({ ok: false, reason: "schema", detail: expect.stringContaining("looks like epoch seconds") });
+    expect(validateEvent(orders, { ...order, event_time: "2026-01-05T09:00:00+25:00" })).toEqual({ ok: false, reason: "schema", detail: expect.stringContaining("outside -14:00..+14:00") });
+    expect(validateEvent(orders, { ...order, event_time: "0026-01-05T09:00:00.000Z" })).toEqual({ ok: false, reason: "schema", detail: expect.stringContaining("outside the range the store holds") });
+    expect(validateEvent(orders, { ...order, event_time: 1e21 })).toEqual({ ok: false, reason: "schema", detail: expect.stringContaining("outside the range the store holds") });
+    expect(validateEvent(orders, { ...order, event_time: 1767603600000 })).toMatchObject({ ok: true, event: { event_time: 1767603600000 } });
+  });
+
+  it("the Jira mapper rejects an issue created in year 26 instead of storing 1926", () => {
+    const jira = boardConfig("https://acme.atlassian.net", "cloud").sources.jira!;
+    const ctx = mapContext(jira, WorkflowSchema.parse(WORKFLOW), statusCategoriesFrom(board.statuses));
+    const issue = structuredClone(board.issues[0]) as RawIssue;
+    (issue.fields as Record<string, unknown>).created = "0026-11-02T10:15:31.000-0500";
+    const mapped = mapIssue(issue, ctx);
+    expect(mapped.item).toBeNull();
+    expect(mapped.rejections.map((r) => r.reason)).toEqual([expect.stringContaining("fields.created: timestamp \"0026-11-02T10:15:31.000-0500\" is outside the range")]);
+  });
 });
 
