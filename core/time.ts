@@ -1,17 +1,45 @@
 // Timestamps enter in many shapes (Jira's `2015-11-02T10:15:31.000-0500`, ISO with `Z`, epoch
 // milliseconds) and are stored as UTC with millisecond precision. A timestamp without an offset is
-// refused: guessing a zone would silently shift every duration computed from it.
+// refused: guessing a zone would shift every duration computed from it. Every source parses here,
+// so the ranges below are the one rule for what the store accepts.
+
+/** The first and last instants a DateTime64(3, 'UTC') column holds: 1900-01-01 .. 2299-12-31. */
+export const MIN_TIME_MS = Date.UTC(1900, 0, 1);
+export const MAX_TIME_MS = Date.UTC(2300, 0, 1) - 1;
+export const TIME_RANGE = "1900-01-01 .. 2299-12-31 UTC";
+/**
+ * A number below this magnitude is refused as epoch seconds: every instant the store holds is
+ * below 1.1e10 in seconds, while in milliseconds this threshold is only 1973-03-03. So an epoch
+ * millisecond value needs 12 digits; the few years 1966..1973 in milliseconds must be sent as ISO.
+ */
+export const EPOCH_MS_MIN_MAGNITUDE = 1e11;
+/** UTC offsets in use run from -12:00 to +14:00; anything beyond ±14:00 is a typo, not a zone. */
+const MAX_OFFSET_MINUTES = 14 * 60;
 
 const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 export type ParsedTime = { ok: true; ms: number } | { ok: false; reason: string };
 
-export function parseTimestamp(input: unknown): ParsedTime {
-  if (typeof input === "number") {
-    if (!Number.isFinite(input)) return { ok: false, reason: "timestamp is not a finite number" };
-    return { ok: true, ms: Math.trunc(input) };
+const outOfRange = (shown: string): ParsedTime => ({ ok: false, reason: `timestamp ${shown} is outside the range the store holds (${TIME_RANGE})` });
+
+/** Epoch milliseconds, from a JSON number or a digit string (shown as given in a reason). */
+function fromEpochMs(n: number, shown: string): ParsedTime {
+  if (!Number.isFinite(n)) return { ok: false, reason: `timestamp ${shown} is not a finite number` };
+  if (Math.abs(n) < EPOCH_MS_MIN_MAGNITUDE) {
+    return { ok: false, reason: `timestamp ${shown} looks like epoch seconds; send milliseconds (12 digits or more) or ISO 8601` };
   }
+  const ms = Math.trunc(n);
+  return ms < MIN_TIME_MS || ms > MAX_TIME_MS ? outOfRange(shown) : { ok: true, ms };
+}
+
+/**
+ * Parses one timestamp to epoch milliseconds UTC, or says why it cannot be stored: numbers and
+ * digit strings are epoch milliseconds; text is ISO 8601 with an offset within ±14:00; the
+ * instant must lie in MIN_TIME_MS..MAX_TIME_MS. Never throws, whatever the input.
+ */
+export function parseTimestamp(input: unknown): ParsedTime {
+  if (typeof input === "number") return fromEpochMs(input, String(input));
   if (input === undefined || input === null || (typeof input === "string" && input.trim() === "")) {
     return { ok: false, reason: "timestamp is missing" };
   }
@@ -19,22 +47,36 @@ export function parseTimestamp(input: unknown): ParsedTime {
   const fixed = parseFixedWidth(input);
   if (fixed !== null) return { ok: true, ms: fixed };
   const text = input.trim();
-  if (/^\d{12,14}$/.test(text)) return { ok: true, ms: Number(text) };
+  if (/^-?\d+$/.test(text)) return fromEpochMs(Number(text), `"${shorten(text)}"`);
   const m = ISO_WITH_OFFSET.exec(text);
   if (!m) {
     if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) {
-      return { ok: false, reason: `timestamp "${text}" has no UTC offset (add Z or ±HH:MM)` };
+      return { ok: false, reason: `timestamp "${shorten(text)}" has no UTC offset (add Z or ±HH:MM)` };
     }
-    return { ok: false, reason: `timestamp "${text}" is not ISO 8601 with an offset` };
+    return { ok: false, reason: `timestamp "${shorten(text)}" is not ISO 8601 with an offset` };
   }
   const [, y, mo, d, h, mi, s = "0", frac = "0", zone = "Z"] = m;
+  const offset = offsetMinutes(zone);
+  if (offset === null) {
+    return { ok: false, reason: `timestamp "${text}" has offset ${zone}, outside -14:00..+14:00 (minutes below 60)` };
+  }
+  const year = Number(y);
+  // Checked before Date.UTC, which would read years 0..99 as 1900..1999. A local 1899-12-31 or
+  // 2300-01-01 may still be in range in UTC: the instant decides below.
+  if (year < 1899 || year > 2300) return outOfRange(`"${text}"`);
   const millis = Number(frac.padEnd(3, "0").slice(0, 3));
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
+  const utc = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
   const check = new Date(utc);
   if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
     return { ok: false, reason: `timestamp "${text}" is not a real date and time` };
   }
-  return { ok: true, ms: utc - offsetMinutes(zone) * 60_000 };
+  const ms = utc - offset * 60_000;
+  return ms < MIN_TIME_MS || ms > MAX_TIME_MS ? outOfRange(`"${text}"`) : { ok: true, ms };
+}
+
+/** A reason quotes at most 40 characters of what it refuses. */
+function shorten(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -67,25 +109,30 @@ function parseFixedWidth(t: string): number | null {
     const sign = t[23] === "+" ? 1 : t[23] === "-" ? -1 : 0;
     const hours = digitsAt(t, 24, 2);
     const minutes = n === 28 ? digitsAt(t, 26, 2) : t[26] === ":" ? digitsAt(t, 27, 2) : -1;
-    if (sign === 0 || hours < 0 || minutes < 0) return null;
+    if (sign === 0 || hours < 0 || minutes < 0 || minutes > 59) return null;
     offset = sign * (hours * 60 + minutes);
+    if (offset > MAX_OFFSET_MINUTES || offset < -MAX_OFFSET_MINUTES) return null;
   }
   const y = digitsAt(t, 0, 4), mo = digitsAt(t, 5, 2), d = digitsAt(t, 8, 2);
   const h = digitsAt(t, 11, 2), mi = digitsAt(t, 14, 2), s = digitsAt(t, 17, 2), ms = digitsAt(t, 20, 3);
-  // Years before 1000 go the general way: Date.UTC reads two-digit years as 19xx.
-  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
+  // Years the store cannot hold go the general way, which words the refusal.
+  if (y < 1900 || y > 2299 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 1 : 0;
   if (d > (DAYS_IN_MONTH[mo - 1] as number) + leap) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset * 60_000;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset * 60_000;
+  // Only the first and last hours of the range can cross it through the offset.
+  return utc < MIN_TIME_MS || utc > MAX_TIME_MS ? null : utc;
 }
 
-function offsetMinutes(zone: string): number {
+/** Minutes ahead of UTC, or null for an offset no zone has (beyond ±14:00, or minutes of 60+). */
+function offsetMinutes(zone: string): number | null {
   if (zone.toUpperCase() === "Z") return 0;
   const sign = zone.startsWith("-") ? -1 : 1;
   const digits = zone.slice(1).replace(":", "");
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-  return sign * (hours * 60 + minutes);
+  const total = hours * 60 + minutes;
+  return minutes > 59 || total > MAX_OFFSET_MINUTES ? null : sign * total;
 }
 
 /** True for an IANA zone name this runtime knows (UTC, America/New_York, ...). */

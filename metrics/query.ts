@@ -1,6 +1,6 @@
 // The metric API: one function per metric, each running one file of sql/queries/ with bound
 // parameters. Front ends (CLI, Slack bot, digests) call these and render the rows as they are.
-import { isTimeZone, toClickHouseTime } from "../core/time.ts";
+import { isTimeZone, MAX_TIME_MS, MIN_TIME_MS, TIME_RANGE, toClickHouseTime } from "../core/time.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { QueryParams, Store } from "../store/store.ts";
 import type {
@@ -33,7 +33,14 @@ export class MetricError extends Error {
 /** Fills in the defaults: the last 90 days up to now, weekly, UTC, first_active, p85 over 90 days, 3 weeks. */
 export function resolveFilters(filters: MetricFilters = {}, nowMs: number = Date.now()): ResolvedFilters {
   const untilMs = filters.untilMs ?? nowMs;
-  const sinceMs = filters.sinceMs ?? untilMs - DEFAULT_WINDOW_DAYS * DAY_MS;
+  // The default window is cut at the first instant the store holds rather than refused.
+  const sinceMs = filters.sinceMs ?? Math.max(MIN_TIME_MS, untilMs - DEFAULT_WINDOW_DAYS * DAY_MS);
+  // An exclusive end may sit one millisecond past the last instant the store holds.
+  for (const [name, ms, last] of [["until", untilMs, MAX_TIME_MS + 1], ["since", sinceMs, MAX_TIME_MS]] as const) {
+    if (!(Number.isFinite(ms) && ms >= MIN_TIME_MS && ms <= last)) {
+      throw new MetricError(`${name} (${Number.isFinite(ms) ? ms : String(ms)} ms) is outside the dates the store holds (${TIME_RANGE})`);
+    }
+  }
   const resolved: ResolvedFilters = {
     stream: filters.stream ?? "",
     team: filters.team ?? "",
@@ -60,7 +67,7 @@ export function resolveFilters(filters: MetricFilters = {}, nowMs: number = Date
 export function previousWindow(filters: MetricFilters = {}, nowMs: number = Date.now()): ResolvedFilters {
   const current = resolveFilters(filters, nowMs);
   const length = current.untilMs - current.sinceMs;
-  return { ...current, sinceMs: current.sinceMs - length, untilMs: current.sinceMs };
+  return { ...current, sinceMs: Math.max(MIN_TIME_MS, current.sinceMs - length), untilMs: current.sinceMs };
 }
 
 /** Every query gets the same parameters; each file uses the ones it needs. */

@@ -24,6 +24,7 @@ import {
 import { FlowSink } from "../pipeline/sink.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import type { FlowState } from "../core/model.ts";
 import { opsHistories, QUEUES, SOFTWARE, transitionsOf, type History } from "./fixtures/metrics/histories.ts";
 
 const DAY = 86_400_000;
@@ -383,6 +384,19 @@ describe("filters", () => {
     expect(() => resolveFilters({ sinceMs: 10, untilMs: 5 })).toThrow(/window is empty/);
     expect(() => resolveFilters({ period: "year" as never })).toThrow(/period must be one of/);
   });
+
+  it("refuses a window outside the dates the store holds, and cuts the default one at its start", () => {
+    const first = Date.UTC(1900, 0, 1);
+    const end = Date.UTC(2300, 0, 1);
+    expect(() => resolveFilters({ sinceMs: first - 1, untilMs: first + DAY })).toThrow("since (-2208988800001 ms) is outside the dates the store holds (1900-01-01 .. 2299-12-31 UTC)");
+    expect(() => resolveFilters({ sinceMs: first, untilMs: end + 1 })).toThrow(/until .* is outside the dates the store holds/);
+    expect(() => resolveFilters({ untilMs: Number.NaN })).toThrow(/until \(NaN ms\) is outside/);
+    // The whole range is a window: until may be the instant just after its last millisecond.
+    expect(resolveFilters({ sinceMs: first, untilMs: end })).toMatchObject({ sinceMs: first, untilMs: end });
+    // 90 days before 1900-01-05 would start in 1899: the default starts at 1900-01-01 instead.
+    expect(resolveFilters({ untilMs: first + 4 * DAY }).sinceMs).toBe(first);
+    expect(previousWindow({ sinceMs: first + DAY, untilMs: first + 3 * DAY })).toMatchObject({ sinceMs: first, untilMs: first + DAY });
+  });
 });
 
 describe("analyst views", () => {
@@ -463,5 +477,139 @@ describe("delivery", () => {
     // K started 2024-01-21T20:00-0500, which is 2024-01-22 01:00 UTC.
     const rows = await store.query<{ started_at: string }>("SELECT toString(started_at) AS started_at FROM flow_items WHERE item_id = {id:String}", { id: "test:K" });
     expect(rows).toEqual([{ started_at: "2024-01-22 01:00:00.000" }]);
+  });
+});
+
+// Dates ClickHouse's Date type cannot hold (it wraps outside 1970..2149): stream "far".
+// Each item: To Do at creation (12:00Z), In Progress a day later, Done at the last step.
+const farItem = (key: string, flowType: string, steps: readonly [string, string, FlowState][]): History => ({
+  item: { item_id: `far:${key}`, source: "test", stream: "far", key, title: key, url: "", flow_type: flowType, team: "red", created_at: steps[0]![0] },
+  steps,
+});
+const FAR: readonly History[] = [
+  // Done Wednesday 1965-03-10 (week of Monday 03-08); flow 03-02 12:00 -> 03-10 12:00 = 8 d.
+  farItem("OLD", "feature", [["1965-03-01T12:00:00Z", "To Do", "new"], ["1965-03-02T12:00:00Z", "In Progress", "active"], ["1965-03-10T12:00:00Z", "Done", "done"]]),
+  // Done Wednesday 2026-03-04; WIP at the ends of 03-02 and 03-03.
+  farItem("NOW", "feature", [["2026-03-01T12:00:00Z", "To Do", "new"], ["2026-03-02T12:00:00Z", "In Progress", "active"], ["2026-03-04T12:00:00Z", "Done", "done"]]),
+  // Across 2149/2150: active Tuesday 2149-12-30, done Friday 2150-01-02 (week of Monday 2149-12-29); 3 d.
+  farItem("NEW", "feature", [["2149-12-29T12:00:00Z", "To Do", "new"], ["2149-12-30T12:00:00Z", "In Progress", "active"], ["2150-01-02T12:00:00Z", "Done", "done"]]),
+  // Review fills up one item a week across the year end: 0, 1, 2, 3, 4 at the Mondays 2149-12-15,
+  // 12-22, 12-29, 2150-01-05, 01-12.
+  ...["2149-12-16", "2149-12-23", "2149-12-30", "2150-01-06"].map((day, n) =>
+    farItem(`R${n + 1}`, "debt", [[`${day}T00:00:00Z`, "To Do", "new"], [`${day}T12:00:00Z`, "Review", "waiting"]])),
+];
+
+describe("dates outside 1970..2149", () => {
+  beforeAll(async () => {
+    await writeHistories(FAR);
+  });
+  const far = (since: string, until: string): MetricFilters => ({ stream: "far", sinceMs: Date.parse(since), untilMs: Date.parse(until) });
+
+  it("counts an item done in 1965 in 1965, in its week and month", async () => {
+    const window = far("1965-01-01T00:00:00Z", "1966-01-01T00:00:00Z");
+    expect(await velocity(store, window)).toEqual([{ period_start: "1965-03-08", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...window, period: "month" })).toEqual([{ period_start: "1965-03-01", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...window, period: "day", timezone: "America/New_York" })).toEqual([{ period_start: "1965-03-10", flow_type: "feature", items: 1 }]);
+    expect(await flowTime(store, window)).toMatchObject([{ period_start: "1965-03-08", flow_type: "feature", items: 1, p50_days: 8 }]);
+    expect(await efficiency(store, window)).toMatchObject([{ period_start: "1965-03-08", items: 1, efficiency: 1 }]);
+  });
+
+  it("loads WIP from 1900-01-01 on, the 1965 and 2026 stays on their days", async () => {
+    const rows = await load(store, { ...far("1900-01-01T00:00:00Z", "2026-03-06T00:00:00Z"), flowType: "feature" });
+    // One row per day from 1900-01-01 to 2026-03-05.
+    expect(rows.length).toBe((Date.UTC(2026, 2, 5) - Date.UTC(1900, 0, 1)) / DAY + 1);
+    expect(rows[0]!.day).toBe("1900-01-01");
+    expect(rows.at(-1)!.day).toBe("2026-03-05");
+    // OLD is WIP at the ends of 1965-03-02 .. 03-09 (it leaves at 03-10 12:00); NOW at 2026-03-02 and 03-03.
+    expect(rows.filter((row) => row.wip !== 0)).toEqual([
+      ...[2, 3, 4, 5, 6, 7, 8, 9].map((d) => ({ day: `1965-03-0${d}`, flow_type: "feature", wip: 1 })),
+      { day: "2026-03-02", flow_type: "feature", wip: 1 },
+      { day: "2026-03-03", flow_type: "feature", wip: 1 },
+    ]);
+  });
+
+  it("works across 2149/2150: velocity, load and growing queues", async () => {
+    expect(await velocity(store, far("2149-12-01T00:00:00Z", "2150-02-01T00:00:00Z"))).toEqual([{ period_start: "2149-12-29", flow_type: "feature", items: 1 }]);
+    expect(await velocity(store, { ...far("2149-12-01T00:00:00Z", "2150-02-01T00:00:00Z"), period: "month" })).toEqual([{ period_start: "2150-01-01", flow_type: "feature", items: 1 }]);
+    // NEW is WIP at the ends of 2149-12-30, 12-31 and 2150-01-01 (done 01-02 12:00).
+    const wip = await load(store, { ...far("2149-12-29T00:00:00Z", "2150-01-04T00:00:00Z"), flowType: "feature" });
+    expect(wip.map((row) => [row.day, row.wip])).toEqual([
+      ["2149-12-29", 0], ["2149-12-30", 1], ["2149-12-31", 1], ["2150-01-01", 1], ["2150-01-02", 0], ["2150-01-03", 0],
+    ]);
+    // Review: 0, 1, 2, 3, 4 at the five Mondays up to 2150-01-12: four weeks of growth from 0.
+    expect(await growingQueues(store, far("2149-11-01T00:00:00Z", "2150-01-13T00:00:00Z"))).toEqual([
+      { state: "Review", weeks_growing: 4, queue_now: 4, queue_before: 0 },
+    ]);
+  });
+
+  it("buckets the analyst views on the right days", async () => {
+    const rows = await store.query<{ day: string; week_start: string; month_start: string }>(
+      "SELECT toString(day) AS day, toString(week_start) AS week_start, toString(month_start) AS month_start FROM flow_velocity WHERE stream = 'far' ORDER BY day",
+    );
+    expect(rows).toEqual([
+      { day: "1965-03-10", week_start: "1965-03-08", month_start: "1965-03-01" },
+      { day: "2026-03-04", week_start: "2026-03-02", month_start: "2026-03-01" },
+      { day: "2150-01-02", week_start: "2149-12-29", month_start: "2150-01-01" },
+    ]);
+    const weeks = await store.query<{ week_start: string }>("SELECT toString(week_start) AS week_start FROM flow_time WHERE stream = 'far' ORDER BY week_start");
+    expect(weeks.map((row) => row.week_start)).toEqual(["1965-03-08", "2026-03-02", "2149-12-29"]);
+  });
+});
+
+// The 'created' flow-time rule when created_at is after the first recorded move: stream "late".
+const lateItem = (key: string, flowType: string, created: string | number, steps: readonly [string | number, string, FlowState][]): History => ({
+  item: { item_id: `late:${key}`, source: "test", stream: "late", key, title: key, url: "", flow_type: flowType, team: "red", created_at: created },
+  steps,
+});
+const jan = (day: number) => `2024-01-${String(day).padStart(2, "0")}T12:00:00Z`;
+const ago = (days: number) => NOW - days * DAY;
+const LATE: readonly History[] = [
+  // Y: created Jan 1, first move Jan 2, active Jan 4, done Jan 7: created rule 6 d, first_active 3 d.
+  lateItem("Y", "feature", jan(1), [[jan(2), "To Do", "new"], [jan(4), "In Progress", "active"], [jan(7), "Done", "done"]]),
+  // Z: created_at Jan 5 is after its first move (Jan 2): the history starts it. Created rule
+  // Jan 2 -> Jan 6 = 4 d (not Jan 5 -> Jan 6 = 1 d); first_active Jan 3 -> Jan 6 = 3 d.
+  lateItem("Z", "feature", jan(5), [[jan(2), "To Do", "new"], [jan(3), "In Progress", "active"], [jan(6), "Done", "done"]]),
+  // V: the baseline, done 15 days ago: created rule 20 - 15 = 5 d, first_active 19 - 15 = 4 d.
+  lateItem("V", "incident", ago(20), [[ago(20), "Open", "new"], [ago(19), "Working", "active"], [ago(15), "Resolved", "done"]]),
+  // W: open; created_at says 2 days ago, but it moved 10 days ago: age 10 d under 'created', 9 d under first_active.
+  lateItem("W", "incident", ago(2), [[ago(10), "Open", "new"], [ago(9), "Working", "active"]]),
+  // U: open, created 3 days ago and moved then: age 3 d under 'created', 2 d under first_active.
+  lateItem("U", "incident", ago(3), [[ago(3), "Open", "new"], [ago(2), "Working", "active"]]),
+];
+
+describe("flow_time_start: created, when created_at is after the first move", () => {
+  beforeAll(async () => {
+    await writeHistories(LATE);
+  });
+  const late = { stream: "late", sinceMs: Date.parse("2024-01-01T00:00:00Z"), untilMs: Date.parse("2024-02-01T00:00:00Z") };
+
+  it("starts flow time at the earlier of created_at and the first move", async () => {
+    const slowest = async (flowTimeStart: "created" | "first_active") =>
+      (await itemsBehind(store, { ...late, flowTimeStart }, { which: "slowest" })).map((row) => [row.key, row.days]);
+    expect(await slowest("created")).toEqual([["Y", 6], ["Z", 4]]);
+    expect(await slowest("first_active")).toEqual([["Y", 3], ["Z", 3]]);
+    // Y 6 and Z 4: p50 = 5; both in the week of Monday Jan 1.
+    expect(await flowTime(store, { ...late, flowTimeStart: "created" })).toMatchObject([{ period_start: "2024-01-01", items: 2, p50_days: 5, mean_days: 5 }]);
+    // The store keeps the recorded created_at; the per-item view shows the start the rule uses.
+    const created = await store.query<{ recorded: string; derived: string }>(
+      "SELECT toString(w.created_at) AS recorded, toString(f.created_at) AS derived FROM work_items AS w FINAL JOIN flow_items AS f ON f.item_id = w.item_id WHERE w.item_id = 'late:Z'",
+    );
+    expect(created).toEqual([{ recorded: "2024-01-05 12:00:00.000", derived: "2024-01-02 12:00:00.000" }]);
+  });
+
+  it("measures aging and the oldest items from the same start", async () => {
+    const ops = { stream: "late", flowTimeStart: "created" as const };
+    // Threshold: p85 of V's 5 d = 5 d. W (10 d) is aging; U (3 d) is not.
+    const rows = await aging(store, ops);
+    expect(rows.map((row) => row.key)).toEqual(["W"]);
+    expect(rows[0]!.age_days).toBeCloseTo(10, 2);
+    expect(rows[0]!.threshold_days).toBe(5);
+    const oldest = await itemsBehind(store, ops, { which: "oldest" });
+    expect(oldest.map((row) => row.key)).toEqual(["W", "U"]);
+    expect(oldest[0]!.days).toBeCloseTo(10, 2);
+    expect(oldest[1]!.days).toBeCloseTo(3, 2);
+    // Under first_active: threshold 4 d; W 9 d is aging, U 2 d is not.
+    const firstActive = await aging(store, { ...ops, flowTimeStart: "first_active" });
+    expect(firstActive.map((row) => [row.key, Math.round(row.age_days)])).toEqual([["W", 9]]);
   });
 });

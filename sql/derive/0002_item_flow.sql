@@ -18,8 +18,10 @@ SELECT
     i.key,
     i.title,
     i.url,
-    -- An item known only by its history was created when that history began.
-    if(i.item_id = '', s.first_entered_at, i.created_at) AS created_at,
+    -- An item known only by its history was created when that history began. An item cannot move
+    -- before it exists, so a recorded move before created_at shows created_at is wrong: the
+    -- history's start wins, and every 'created'-rule figure (flow time, aging) starts there.
+    if(i.item_id = '', s.first_entered_at, least(i.created_at, s.first_entered_at)) AS created_at,
     s.started_at,
     if(s.current_flow_state IN ('done', 'canceled'), s.terminal_entered_at, NULL) AS finished_at,
     multiIf(s.current_flow_state = 'done', 'done', s.current_flow_state = 'canceled', 'canceled', 'open') AS outcome,
@@ -42,7 +44,7 @@ SELECT
     arrayMap(n -> fromUnixTimestamp64Milli(arrayMax(arrayFilter((v, k) -> k = n, s.closed_left_ms, s.closed_states)), 'UTC'), state_names) AS state_last_left,
     arraySort((x, k) -> k, s.wip_states, s.wip_seq) AS wip_stay_states,
     arrayMap(x -> fromUnixTimestamp64Milli(x, 'UTC'), arraySort((x, k) -> k, s.wip_entered_ms, s.wip_seq)) AS wip_stay_entered_at,
-    arrayMap(x -> if(x < 0, NULL, fromUnixTimestamp64Milli(x, 'UTC')), arraySort((x, k) -> k, s.wip_left_ms, s.wip_seq)) AS wip_stay_left_at
+    arrayMap(x -> if(x = -9000000000000000, NULL, fromUnixTimestamp64Milli(x, 'UTC')), arraySort((x, k) -> k, s.wip_left_ms, s.wip_seq)) AS wip_stay_left_at
 FROM
 (
     WITH
@@ -68,7 +70,8 @@ FROM
         -- stays, put in history order above. Each is a set of parallel arrays: all aggregates of
         -- one item see its rows in the same order, so the arrays line up. Plain numbers and
         -- strings, not tuples: with tuples (the one way groupArray keeps a NULL) this derive cost
-        -- ~15% more, so the open stay's missing end travels as -1.
+        -- ~15% more, so the open stay's missing end travels as -9e15 ms: below any instant the
+        -- store holds (1900 is -2.2e12), where -1 would be 1969-12-31 23:59:59.999, a real end.
         groupArrayIf(toString(state), closed) AS closed_states,
         groupArrayIf(toUInt8(flow_state), closed) AS closed_flow_states,
         groupArrayIf(if(after_start = 1, dateDiff('millisecond', entered_at, assumeNotNull(left_at)) / 1000, 0), closed) AS closed_seconds,
@@ -78,7 +81,7 @@ FROM
         groupArrayIf(seq, in_progress) AS wip_seq,
         groupArrayIf(toString(state), in_progress) AS wip_states,
         groupArrayIf(toUnixTimestamp64Milli(entered_at), in_progress) AS wip_entered_ms,
-        groupArrayIf(ifNull(toUnixTimestamp64Milli(left_at), -1), in_progress) AS wip_left_ms
+        groupArrayIf(ifNull(toUnixTimestamp64Milli(left_at), toInt64(-9000000000000000)), in_progress) AS wip_left_ms
     FROM state_intervals FINAL
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
     GROUP BY item_id

@@ -7,9 +7,11 @@
 -- day it ended; a running sum over the days gives the WIP, and days without change read as the
 -- sum so far (zero-filled when nothing was in progress). The stays come from item_flow's
 -- wip_stay_* arrays: one row per item to read with FINAL, not one per stay (schema/0004).
+-- Days are Date32 and instants DateTime64, which hold every date the store does (1900..2299);
+-- Date and DateTime would wrap outside 1970..2149 and 1970..2106.
 WITH
-    toDate({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
-    toDate({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
+    toDate32({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
+    toDate32({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
     toInt64(dateDiff('day', first_day, last_day) + 1) AS n_days
 SELECT
     toString(first_day + (position - 1)) AS day,
@@ -26,16 +28,16 @@ FROM
         -- Stays with the same first and last day are counted together: few distinct pairs.
         SELECT
             flow_type,
-            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(entered_at, {tz:String})))) AS from_index,
+            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(entered_at, {tz:String})))) AS from_index,
             if(left_at IS NULL OR left_at >= {until:DateTime64(3, 'UTC')},
                n_days,
-               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_index,
+               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_index,
             toInt64(count()) AS stays
         FROM item_flow FINAL
         ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
           AND entered_at < {until:DateTime64(3, 'UTC')}
-          AND (left_at IS NULL OR left_at >= toDateTime(first_day, {tz:String}))
+          AND (left_at IS NULL OR left_at >= toDateTime64(first_day, 3, {tz:String}))
           AND ({stream:String} = '' OR stream = {stream:String})
           AND ({team:String} = '' OR team = {team:String})
           AND ({flow_type:String} = '' OR flow_type = {flow_type:String})

@@ -6,11 +6,13 @@
 -- weeks_growing is the length of the run of increases ending at the last week end (looking back
 -- at most max(12, growth_weeks) weeks), queue_now the count at that week end and queue_before
 -- the count at the week end where the run began. The stays come from item_flow's wip_stay_*
--- arrays, as in load.sql.
+-- arrays, as in load.sql. Days are Date32 (the Monday found by day arithmetic) and instants
+-- DateTime64, as in load.sql, so every date the store holds is counted where it belongs.
 WITH
     greatest(toUInt32(12), {growth_weeks:UInt32}) AS lookback,
-    toMonday(toDate({until:DateTime64(3, 'UTC')}, {tz:String})) AS last_monday,
-    last_monday - toIntervalDay(7 * lookback) AS first_monday
+    toDate32({until:DateTime64(3, 'UTC')}, {tz:String}) AS until_day,
+    until_day - (toDayOfWeek(until_day) - 1) AS last_monday,
+    last_monday - 7 * lookback AS first_monday
 SELECT
     state,
     toUInt32(weeks_growing) AS weeks_growing,
@@ -31,15 +33,15 @@ FROM
         -- Stays with the same entry and exit day are counted together: few distinct spans.
         SELECT
             state,
-            greatest(toInt64(-1), toInt64(dateDiff('day', first_monday, toDate(entered_at, {tz:String})))) AS from_day,
+            greatest(toInt64(-1), toInt64(dateDiff('day', first_monday, toDate32(entered_at, {tz:String})))) AS from_day,
             if(left_at IS NULL, toInt64(7 * lookback + 1),
-               least(toInt64(7 * lookback + 1), toInt64(dateDiff('day', first_monday, toDate(assumeNotNull(left_at), {tz:String}))))) AS to_day,
+               least(toInt64(7 * lookback + 1), toInt64(dateDiff('day', first_monday, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_day,
             toInt64(count()) AS stays
         FROM item_flow FINAL
         ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND entered_at < toDateTime(last_monday, {tz:String})
-          AND (left_at IS NULL OR left_at >= toDateTime(first_monday, {tz:String}))
+          AND entered_at < toDateTime64(last_monday, 3, {tz:String})
+          AND (left_at IS NULL OR left_at >= toDateTime64(first_monday, 3, {tz:String}))
           AND ({stream:String} = '' OR stream = {stream:String})
           AND ({team:String} = '' OR team = {team:String})
           AND ({flow_type:String} = '' OR flow_type = {flow_type:String})

@@ -1,6 +1,7 @@
 -- flow_items: one row per work item with its flow facts as of now(). The base of every metric.
 -- Durations are seconds. Time in a state the item is still in counts up to now().
 --   flow_seconds              first move into active/waiting -> finish (NULL if never started)
+--   created_at                the recorded creation, or the first recorded move if earlier
 --   flow_seconds_from_created creation -> finish (the `created` flow-time rule)
 --   active_seconds / wait_seconds: split of flow_seconds; wait includes moves back to a new state
 --   efficiency                active_seconds / flow_seconds

@@ -1,13 +1,16 @@
 -- Analyst views of the flow metrics: the same definitions as sql/queries/ (see docs/metrics.md),
 -- bucketed by UTC calendar (weeks start Monday), the 'first_active' flow-time rule, and the
 -- default aging (85th percentile, 90 days) and queue (3 weeks) settings. No parameters.
+-- Days are Date32 (Mondays and month starts by day arithmetic) and instants DateTime64: Date,
+-- DateTime, toMonday and toStartOfMonth wrap outside 1970..2149 (DateTime: 2106), and the store
+-- holds 1900..2299.
 
 -- Items finished 'done' per UTC day of finished_at. Sum rows for weeks or months.
 CREATE OR REPLACE VIEW flow_velocity AS
 SELECT
-    toDate(assumeNotNull(finished_at), 'UTC') AS day,
-    toMonday(day) AS week_start,
-    toStartOfMonth(day) AS month_start,
+    toDate32(assumeNotNull(finished_at), 'UTC') AS day,
+    day - (toDayOfWeek(day) - 1) AS week_start,
+    day - (toDayOfMonth(day) - 1) AS month_start,
     stream,
     team,
     flow_type,
@@ -19,7 +22,7 @@ GROUP BY day, stream, team, flow_type;
 -- Flow time (days) of the items finished 'done', per UTC week of finished_at.
 CREATE OR REPLACE VIEW flow_time AS
 SELECT
-    toMonday(toDate(assumeNotNull(finished_at), 'UTC')) AS week_start,
+    toDate32(assumeNotNull(finished_at), 'UTC') - (toDayOfWeek(toDate32(assumeNotNull(finished_at), 'UTC')) - 1) AS week_start,
     stream,
     team,
     flow_type,
@@ -36,7 +39,7 @@ GROUP BY week_start, stream, team, flow_type;
 -- so any roll-up's efficiency is sum(active_days) / sum(flow_days).
 CREATE OR REPLACE VIEW flow_efficiency AS
 SELECT
-    toMonday(toDate(assumeNotNull(finished_at), 'UTC')) AS week_start,
+    toDate32(assumeNotNull(finished_at), 'UTC') - (toDayOfWeek(toDate32(assumeNotNull(finished_at), 'UTC')) - 1) AS week_start,
     stream,
     team,
     flow_type,
@@ -52,7 +55,7 @@ GROUP BY week_start, stream, team, flow_type;
 -- WIP at the end of each UTC day (the next midnight; today: now) over the last 365 days.
 CREATE OR REPLACE VIEW flow_load_daily AS
 WITH
-    today() - 364 AS first_day,
+    toDate32(today()) - 364 AS first_day,
     toInt64(365) AS n_days
 SELECT
     first_day + (position - 1) AS day,
@@ -74,13 +77,13 @@ FROM
             stream,
             team,
             flow_type,
-            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(entered_at, 'UTC')))) AS from_index,
+            greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(entered_at, 'UTC')))) AS from_index,
             if(left_at IS NULL, n_days,
-               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate(assumeNotNull(left_at), 'UTC'))))) AS to_index
+               greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), 'UTC'))))) AS to_index
         FROM item_flow FINAL
         ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
-          AND (left_at IS NULL OR left_at >= toDateTime(first_day, 'UTC'))
+          AND (left_at IS NULL OR left_at >= toDateTime64(first_day, 3, 'UTC'))
     )
     GROUP BY stream, team, flow_type
 )
@@ -124,7 +127,7 @@ SELECT
 FROM
 (
     SELECT
-        toMonday(toDate(last_left, 'UTC')) AS week_start,
+        toDate32(last_left, 'UTC') - (toDayOfWeek(toDate32(last_left, 'UTC')) - 1) AS week_start,
         stream,
         state,
         flow_state,
@@ -174,12 +177,12 @@ WHERE w.age_seconds / 86400 > t.threshold_days;
 CREATE OR REPLACE VIEW bottleneck_queue_growth AS
 WITH
     toUInt32(12) AS lookback,
-    toMonday(today()) AS last_monday,
-    arrayMap(k -> toDateTime(last_monday - toIntervalDay(7 * (lookback - k)), 'UTC'), range(lookback + 1)) AS instants
+    toDate32(today()) - (toDayOfWeek(today()) - 1) AS last_monday,
+    arrayMap(k -> toDateTime64(last_monday - 7 * (lookback - k), 3, 'UTC'), range(lookback + 1)) AS instants
 SELECT
     stream,
     state,
-    toDate(instants[lookback + 1]) AS week_end,
+    toDate32(instants[lookback + 1], 'UTC') AS week_end,
     toUInt32(weeks_growing) AS weeks_growing,
     toUInt32(counts[lookback + 1]) AS queue_now,
     toUInt32(counts[lookback + 1 - weeks_growing]) AS queue_before

@@ -6,13 +6,16 @@
 -- filter means all. period_start is its finish's local day, Monday or month start in zone tz;
 -- flow_seconds_by_rule is its flow time under the start rule (NULL when it never started and the
 -- rule is first_active).
+-- Days are Date32 and weeks/months are found by day arithmetic: Date and toMonday/toStartOfMonth
+-- hold only 1970..2149 and wrap anything else (a 1965 finish would land in 2144), while the store
+-- holds 1900..2299.
 CREATE OR REPLACE VIEW delivered_items AS
 SELECT
     *,
-    toDate(assumeNotNull(finished_at), {tz:String}) AS local_day,
+    toDate32(assumeNotNull(finished_at), {tz:String}) AS local_day,
     multiIf({period:String} = 'day', local_day,
-            {period:String} = 'month', toStartOfMonth(local_day),
-            toMonday(local_day)) AS period_start,
+            {period:String} = 'month', local_day - (toDayOfMonth(local_day) - 1),
+            local_day - (toDayOfWeek(local_day) - 1)) AS period_start,
     if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds) AS flow_seconds_by_rule
 FROM flow_items
 WHERE outcome = 'done'
