@@ -3,12 +3,12 @@
 // hand, commit it and leave the consumer group before the process exits.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Config } from "../core/config.ts";
-import { ConfigError } from "../core/config.ts";
-import { KafkaConfigSchema, type KafkaConfig } from "../connectors/kafka/config.ts";
-import { FLUSH_BUCKETS, STAGES, StreamConsumer, type StreamConsumerOptions, type StreamStats } from "../connectors/kafka/consume.ts";
-import { openStore } from "../store/open.ts";
-import type { Store } from "../store/store.ts";
+import type { Config } from "../../core/config.ts";
+import { ConfigError } from "../../core/config.ts";
+import { KafkaConfigSchema, type KafkaConfig } from "./config.ts";
+import { FLUSH_BUCKETS, STAGES, StreamConsumer, type StreamConsumerOptions, type StreamStats } from "./consume.ts";
+import { openStore } from "../../store/open.ts";
+import type { Store } from "../../store/store.ts";
 
 export interface StreamHandle {
   consumer: StreamConsumer;
