@@ -21,6 +21,7 @@ import type { Store } from "../../store/store.ts";
 import { dlqTopicOf, resolveBrokers, type KafkaConfig, type TopicConfig } from "./config.ts";
 import { DeadLetterWriter, REFERENCE_PREFIX_BYTES, type DeadLetter } from "./dead-letters.ts";
 import { Decoder, type KnownRow } from "./decoder.ts";
+import { writeLifecycleRanks } from "./lifecycle.ts";
 import { MAX_EVENT_BYTES, type RejectReason } from "./map.ts";
 
 /** Upper bounds (seconds) of the flush latency histogram. */
@@ -270,6 +271,8 @@ export class StreamConsumer {
     });
     this.consumer = consumer;
     await this.ensureTopics();
+    // Before any event of this run is derived: an order's late earlier-stage event must not reopen it.
+    await writeLifecycleRanks(this.options.store, config.topics);
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.stats.rebalances += 1;
       // Partitions this member no longer owns must not be reported as stuck.
