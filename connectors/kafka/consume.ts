@@ -186,6 +186,8 @@ const MAX_DETAIL = 1_000;
  * so a handler waits here, which also stops kafkajs from fetching more (it fetches after handlers).
  */
 const UNITS_IN_FLIGHT = 3;
+/** The longest pause before events of a failed flush are read again. */
+const MAX_RETRY_PAUSE_MS = 10_000;
 
 export class StreamConsumer {
   readonly stats = new StreamStats();
@@ -211,6 +213,9 @@ export class StreamConsumer {
   /** First offset not yet committed per partition: where to seek back after a failed flush. */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
   private roomWaiters: (() => void)[] = [];
+  /** Failed flushes since the last commit, and when reading may start again after the last one. */
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(private readonly options: StreamConsumerOptions) {
     const { config } = options;
@@ -371,6 +376,12 @@ export class StreamConsumer {
     const { batch } = payload;
     const topic = this.topics.get(batch.topic);
     if (!topic || this.stopping) return;
+    // After a failed flush, wait out its pause (heartbeating, so the group keeps this member).
+    while (Date.now() < this.retryAt && payload.isRunning() && !payload.isStale() && !this.stopping) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, this.retryAt - Date.now())));
+      await payload.heartbeat();
+    }
+    if (!payload.isRunning() || this.stopping) return;
     this.active += 1;
     const decoding: Promise<void>[] = [];
     if (batch.messages.length > 0) this.stats.fetched(batch.topic, batch.partition, batch.highWatermark, batch.messages[0]!.offset);
@@ -505,7 +516,12 @@ export class StreamConsumer {
     } catch (error) {
       this.stats.flushFailures += 1;
       this.stats.lastError = (error as Error).message;
-      this.log(`[stream] flush of ${pending.events} events failed, they will be read again: ${(error as Error).message}`);
+      // A failure that repeats (the store refuses writes, a DLQ topic refuses even a reference)
+      // is retried with growing pauses, not hundreds of times a minute.
+      this.failures += 1;
+      const pause = Math.min(MAX_RETRY_PAUSE_MS, 250 * 2 ** Math.min(this.failures - 1, 10));
+      this.retryAt = Date.now() + pause;
+      this.log(`[stream] flush of ${pending.events} events failed (${this.failures} in a row), they will be read again in ${pause} ms: ${(error as Error).message}`);
       this.decoder.drop(pending.id).catch(() => undefined);
       this.rewind();
     } finally {
@@ -531,6 +547,7 @@ export class StreamConsumer {
       return;
     }
     for (const { topic, partition, highWatermark, offset } of offsets) this.stats.committed(topic, partition, offset, highWatermark);
+    this.failures = 0;
     for (const [key, { offset }] of pending.offsets) {
       const entry = this.uncommitted.get(key);
       if (entry && Number(entry.offset) < Number(offset)) entry.offset = offset;

@@ -5,9 +5,15 @@
 // reference instead (where the event is, how big, why it was refused, and a bounded prefix), and
 // rejected_records says so. Only a DLQ topic too small for even a reference stops the flush, with
 // an error naming the setting to raise (the stream's health then reports the stuck partition).
-import { ConfigResourceTypes, type Admin, type IHeaders, type Message, type Producer } from "kafkajs";
+import type { Admin, ConfigResourceTypes, IHeaders, Message, Producer } from "kafkajs";
 import type { Rejection } from "../../core/model.ts";
 import type { RejectReason } from "./map.ts";
+
+/**
+ * ConfigResourceTypes.TOPIC. kafkajs is CommonJS, and Node's ESM loader does not find this export
+ * in it (Kafka, logLevel and Partitioners it does), so `flowpulse stream` would not even start.
+ */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** Kafka's default max.message.bytes (broker message.max.bytes): what a topic created without settings takes. */
 export const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -50,7 +56,7 @@ export class DeadLetterWriter {
     if (topics.length === 0) return;
     const described = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["max.message.bytes"] })),
+      resources: topics.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ["max.message.bytes"] })),
     });
     for (const resource of described.resources) {
       const entry = resource.configEntries.find((e) => e.configName === "max.message.bytes");
