@@ -118,7 +118,7 @@ export const KafkaConfigSchema = z
           .int()
           .positive()
           .default(120_000)
-          .describe("/healthz answers 503 while a partition with events to read has committed nothing for this long"),
+          .describe("/healthz answers 503 while a partition holding events read but not committed has committed nothing for this long"),
       })
       .prefault({}),
   })

@@ -55,32 +55,41 @@ export class StreamStats {
   /** Per assigned partition: committed offset, high watermark last fetched, and since when it has waited for a commit. */
   readonly partitions = new Map<string, PartitionProgress>();
 
-  /** A fetch saw the partition: a partition that was caught up starts waiting for its next commit now. */
-  fetched(topic: string, partition: number, highWatermark: string, firstOffset: string, now = Date.now()) {
+  /**
+   * A fetch returned events of the partition, [firstOffset, lastOffset]. A partition that had
+   * committed all it read starts waiting for its next commit now.
+   */
+  fetched(topic: string, partition: number, highWatermark: string, firstOffset: string, lastOffset: string, now = Date.now()) {
     const key = `${topic}|${partition}`;
-    const high = Number(highWatermark);
+    const end = Number(lastOffset) + 1;
     const entry = this.partitions.get(key);
-    if (!entry) this.partitions.set(key, { topic, partition, committed: Number(firstOffset), high, progressAt: now });
-    else {
-      if (entry.high <= entry.committed) entry.progressAt = now;
-      entry.high = Math.max(entry.high, high);
+    if (!entry) {
+      this.partitions.set(key, { topic, partition, committed: Number(firstOffset), read: end, high: Number(highWatermark), progressAt: now });
+      return;
     }
+    if (entry.read <= entry.committed) entry.progressAt = now;
+    entry.read = Math.max(entry.read, end);
+    entry.high = Math.max(entry.high, Number(highWatermark));
   }
 
   committed(topic: string, partition: number, offset: string, highWatermark: string, now = Date.now()) {
     const key = `${topic}|${partition}`;
-    const entry = this.partitions.get(key) ?? { topic, partition, committed: 0, high: 0, progressAt: now };
+    const entry = this.partitions.get(key) ?? { topic, partition, committed: 0, read: 0, high: 0, progressAt: now };
     entry.committed = Number(offset);
     entry.high = Math.max(entry.high, Number(highWatermark));
     entry.progressAt = now;
     this.partitions.set(key, entry);
   }
 
-  /** Partitions with events not yet stored whose committed offset has not moved for afterMs. */
+  /**
+   * Partitions holding events read but not committed whose committed offset has not moved for
+   * afterMs. Judged by what was read, not by the high watermark: a transaction's commit marker
+   * takes an offset no event is read from, so such a partition's lag never reaches zero.
+   */
   stuck(afterMs: number, now = Date.now()): { topic: string; partition: number; lag: number; since: string }[] {
     const out = [];
     for (const p of this.partitions.values()) {
-      if (p.high > p.committed && now - p.progressAt > afterMs) {
+      if (p.read > p.committed && now - p.progressAt > afterMs) {
         out.push({ topic: p.topic, partition: p.partition, lag: p.high - p.committed, since: new Date(p.progressAt).toISOString() });
       }
     }
@@ -116,6 +125,8 @@ export interface PartitionProgress {
   topic: string;
   partition: number;
   committed: number;
+  /** One past the last offset a fetch returned. */
+  read: number;
   high: number;
   progressAt: number;
 }
@@ -384,7 +395,9 @@ export class StreamConsumer {
     if (!payload.isRunning() || this.stopping) return;
     this.active += 1;
     const decoding: Promise<void>[] = [];
-    if (batch.messages.length > 0) this.stats.fetched(batch.topic, batch.partition, batch.highWatermark, batch.messages[0]!.offset);
+    if (batch.messages.length > 0) {
+      this.stats.fetched(batch.topic, batch.partition, batch.highWatermark, batch.messages[0]!.offset, batch.messages[batch.messages.length - 1]!.offset);
+    }
     try {
       const messages = batch.messages;
       for (let start = 0; start < messages.length; start += DECODE_CHUNK) {
