@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { KafkaMessage } from "kafkajs";
 import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
 import { Decoder } from "../connectors/kafka/decoder.ts";
-import { decodeEvent } from "../connectors/kafka/map.ts";
+import { decodeEvent, MAX_EVENT_BYTES } from "../connectors/kafka/map.ts";
 
 const config = KafkaConfigSchema.parse({
   topics: [
@@ -55,6 +55,27 @@ describe("decode thread", () => {
     expect(encoded.transitions.count).toBe(2);
     expect(encoded.items.count).toBe(2);
     expect([...encoded.itemIds].sort()).toEqual(["shop:o-1", "shop:o-2"]);
+  });
+
+  it("tells a tombstone from an empty value, and refuses an oversized value without decoding it", async () => {
+    const big = Buffer.alloc(MAX_EVENT_BYTES + 1, 0x20);
+    const messages = [
+      message(null),
+      message(""),
+      order("o-9", "purchased", "2024-03-01T10:00:00Z"),
+      { ...message(null), value: big },
+      order("o-9", "approved", "2024-03-01T11:00:00Z"),
+    ];
+    const { refused } = await decoder.decode(103, ORDERS, messages, 0, messages.length);
+    const byIndex = new Map(refused.map((r) => [r.index, r]));
+    expect([...byIndex.keys()].sort()).toEqual([0, 1, 3]);
+    expect(byIndex.get(0)).toMatchObject({ reason: "invalid_json", detail: expect.stringMatching(/^tombstone \(null value\)/) });
+    expect(byIndex.get(1)).toMatchObject({ reason: "invalid_json", detail: expect.stringMatching(/^empty value \(0 bytes\)/) });
+    expect(byIndex.get(1)!.detail).not.toMatch(/tombstone/);
+    expect(byIndex.get(3)).toMatchObject({ reason: "too_large", detail: expect.stringContaining(`${MAX_EVENT_BYTES + 1} bytes`) });
+    // The values around them are decoded, in place.
+    const encoded = await decoder.encode(103, []);
+    expect(encoded.transitions.count).toBe(2);
   });
 
   it("merges an item's events across chunks and encodes what the sink would", async () => {

@@ -102,6 +102,41 @@ describe("mapping events", () => {
     expect(!hold.ok && hold.detail).toMatch(/hold_reason: required when state is on_hold/);
   });
 
+  it("says \"missing field\" for a missing field, and names what is wrong for a wrong one", () => {
+    const order = { schema: "order.v1", order_id: "o-1", status: "approved", event_time: "2024-03-01T10:30:00Z" };
+    const detail = (topic: typeof orders, event: object) => {
+      const result = decodeEvent(topic, JSON.stringify(event));
+      if (result.ok) throw new Error(`should be refused: ${JSON.stringify(event)}`);
+      expect(result.reason).toBe("schema");
+      return result.detail;
+    };
+    const { event_time: _t, ...noTime } = order;
+    expect(detail(orders, noTime)).toBe("event_time: missing field");
+    const { order_id: _o, status: _s, ...noIdNoStatus } = order;
+    expect(detail(orders, noIdNoStatus)).toBe("order_id: missing field; status: missing field");
+    expect(detail(orders, { ...order, event_time: true })).not.toMatch(/missing/);
+    expect(detail(orders, { ...order, event_time: "2024-03-01T10:30:00" })).toMatch(/event_time: timestamp .* has no UTC offset/);
+    expect(detail(orders, { ...order, schema: undefined })).toBe("schema: missing field");
+    expect(detail(canonical, { kind: "transition", item_id: "x:1", to_state: "Done", to_flow_state: "done", at: "2024-03-01T10:30:00Z" })).toMatch(/event_id: missing field/);
+    // A rule the schema words itself keeps its words.
+    expect(detail(incidents, { schema: "incident.v1", number: "INC1", state: "on_hold", event_time: "2024-01-01T00:00:00Z" })).toMatch(/hold_reason: required when state is on_hold/);
+  });
+
+  it("keeps any hold reason, normalised, as a waiting stay", () => {
+    const hold = (reason: unknown) =>
+      decodeEvent(incidents, JSON.stringify({ schema: "incident.v1", number: "INC1", state: "on_hold", hold_reason: reason, event_time: "2024-01-01T00:00:00Z" }));
+    for (const [given, stored] of [
+      ["Awaiting Evidence", "on_hold:awaiting_evidence"],
+      ["awaiting-change", "on_hold:awaiting_change"],
+      ["awaiting_vendor", "on_hold:awaiting_vendor"],
+      ["  Waiting for Godot ", "on_hold:waiting_for_godot"],
+    ]) {
+      expect(hold(given), given).toMatchObject({ ok: true, transition: { to_state: stored, to_flow_state: "waiting" } });
+    }
+    expect(hold("x".repeat(65))).toMatchObject({ ok: false, reason: "schema", detail: expect.stringMatching(/hold_reason: at most 64 characters/) });
+    expect(hold("")).toMatchObject({ ok: false, reason: "schema" });
+  });
+
   it("honours a configured state map: unmapped statuses are unknown", () => {
     const custom = TopicConfigSchema.parse({ topic: "o", contract: "order", states: { purchased: "new", returned: "active" }, stream: "returns" });
     const line = fixture("bad-orders.txt")[3]!;
@@ -157,6 +192,7 @@ describe("fast validation path", () => {
     { ...incident, state: "on_hold" },
     { ...incident, hold_reason: "awaiting_user" },
     { ...incident, state: "on_hold", hold_reason: "awaiting_godot" },
+    { ...incident, state: "on_hold", hold_reason: "Awaiting Evidence" },
     { ...incident, priority: " 2 " },
     { ...incident, reopen_count: -1 },
     { ...incident, short_description: 7 },

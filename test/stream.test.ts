@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type Config } from "../cli/config.ts";
 import { KafkaConfigSchema, type KafkaConfig } from "../connectors/kafka/config.ts";
 import { StoreLock, StreamConsumer } from "../connectors/kafka/consume.ts";
-import { runStream, type StreamHandle } from "../pipeline/stream.ts";
+import { runStream, type StreamHandle } from "../connectors/kafka/run.ts";
 import type { Store } from "../store/store.ts";
 import { kafkaUnavailableReason, startKafka, type KafkaBroker } from "./helpers/kafka-broker.ts";
 import { freshStore } from "./helpers/store.ts";

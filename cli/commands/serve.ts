@@ -7,7 +7,7 @@ import { createBot, type Bot } from "../../bot/app.ts";
 import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
-import { runStream, type StreamHandle } from "../../pipeline/stream.ts";
+import { runStream, type StreamHandle } from "../../connectors/kafka/run.ts";
 import { openStore } from "../../store/open.ts";
 import { findServe, shareStore } from "../../store/remote.ts";
 import type { CommandContext } from "../context.ts";

@@ -2,7 +2,7 @@
 // cleanly (batch in hand stored and committed, consumer group left).
 import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { kafkaSection, runStream } from "../../pipeline/stream.ts";
+import { kafkaSection, runStream } from "../../connectors/kafka/run.ts";
 
 export interface StreamCommandOptions {
   /** Comma-separated host:port list; overrides config and $KAFKA_BROKERS. */

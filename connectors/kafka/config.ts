@@ -113,6 +113,12 @@ export const KafkaConfigSchema = z
         port: z.number().int().min(0).max(65_535).default(9464).describe("health and Prometheus metrics; 0 picks a free port"),
         host: z.string().default("0.0.0.0"),
         enabled: z.boolean().default(true),
+        stuck_after_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(120_000)
+          .describe("/healthz answers 503 while a partition holding events read but not committed has committed nothing for this long"),
       })
       .prefault({}),
   })

@@ -12,15 +12,17 @@
 // as the store is idle (low latency when traffic is light, big units when the store is the
 // bottleneck). max_pending_rows and UNITS_IN_FLIGHT bound what waits in memory.
 import { performance } from "node:perf_hooks";
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage, type Message, type Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from "kafkajs";
 import { fromClickHouseTime } from "../../core/time.ts";
 import type { Rejection } from "../../core/model.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { dlqTopicOf, resolveBrokers, type KafkaConfig, type TopicConfig } from "./config.ts";
+import { DeadLetterWriter, REFERENCE_PREFIX_BYTES, type DeadLetter } from "./dead-letters.ts";
 import { Decoder, type KnownRow } from "./decoder.ts";
-import type { RejectReason } from "./map.ts";
+import { writeLifecycleRanks } from "./lifecycle.ts";
+import { MAX_EVENT_BYTES, type RejectReason } from "./map.ts";
 
 /** Upper bounds (seconds) of the flush latency histogram. */
 export const FLUSH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
@@ -50,6 +52,49 @@ export class StreamStats {
   paused = false;
   readonly stageSeconds = Object.fromEntries(STAGES.map((stage) => [stage, 0])) as Record<Stage, number>;
   readonly flushHistogram = { buckets: FLUSH_BUCKETS.map(() => 0), count: 0, sum: 0 };
+  /** Per assigned partition: committed offset, high watermark last fetched, and since when it has waited for a commit. */
+  readonly partitions = new Map<string, PartitionProgress>();
+
+  /**
+   * A fetch returned events of the partition, [firstOffset, lastOffset]. A partition that had
+   * committed all it read starts waiting for its next commit now.
+   */
+  fetched(topic: string, partition: number, highWatermark: string, firstOffset: string, lastOffset: string, now = Date.now()) {
+    const key = `${topic}|${partition}`;
+    const end = Number(lastOffset) + 1;
+    const entry = this.partitions.get(key);
+    if (!entry) {
+      this.partitions.set(key, { topic, partition, committed: Number(firstOffset), read: end, high: Number(highWatermark), progressAt: now });
+      return;
+    }
+    if (entry.read <= entry.committed) entry.progressAt = now;
+    entry.read = Math.max(entry.read, end);
+    entry.high = Math.max(entry.high, Number(highWatermark));
+  }
+
+  committed(topic: string, partition: number, offset: string, highWatermark: string, now = Date.now()) {
+    const key = `${topic}|${partition}`;
+    const entry = this.partitions.get(key) ?? { topic, partition, committed: 0, read: 0, high: 0, progressAt: now };
+    entry.committed = Number(offset);
+    entry.high = Math.max(entry.high, Number(highWatermark));
+    entry.progressAt = now;
+    this.partitions.set(key, entry);
+  }
+
+  /**
+   * Partitions holding events read but not committed whose committed offset has not moved for
+   * afterMs. Judged by what was read, not by the high watermark: a transaction's commit marker
+   * takes an offset no event is read from, so such a partition's lag never reaches zero.
+   */
+  stuck(afterMs: number, now = Date.now()): { topic: string; partition: number; lag: number; since: string }[] {
+    const out = [];
+    for (const p of this.partitions.values()) {
+      if (p.read > p.committed && now - p.progressAt > afterMs) {
+        out.push({ topic: p.topic, partition: p.partition, lag: p.high - p.committed, since: new Date(p.progressAt).toISOString() });
+      }
+    }
+    return out;
+  }
 
   add(map: Map<string, number>, key: string, by = 1) {
     map.set(key, (map.get(key) ?? 0) + by);
@@ -74,6 +119,16 @@ export class StreamStats {
     for (const n of this.dlq.values()) total += n;
     return total;
   }
+}
+
+export interface PartitionProgress {
+  topic: string;
+  partition: number;
+  committed: number;
+  /** One past the last offset a fetch returned. */
+  read: number;
+  high: number;
+  progressAt: number;
 }
 
 /**
@@ -119,7 +174,7 @@ interface Pending {
   /** Chunks handed to the decode thread; the unit is stored once all have come back. */
   decoding: Promise<void>[];
   rejections: Rejection[];
-  dead: Map<string, Message[]>;
+  dead: Map<string, DeadLetter[]>;
   events: number;
   timestamps: number[];
   sealed: boolean;
@@ -142,6 +197,8 @@ const MAX_DETAIL = 1_000;
  * so a handler waits here, which also stops kafkajs from fetching more (it fetches after handlers).
  */
 const UNITS_IN_FLIGHT = 3;
+/** The longest pause before events of a failed flush are read again. */
+const MAX_RETRY_PAUSE_MS = 10_000;
 
 export class StreamConsumer {
   readonly stats = new StreamStats();
@@ -152,6 +209,7 @@ export class StreamConsumer {
   private readonly log: (line: string) => void;
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
+  private deadLetters: DeadLetterWriter | null = null;
   private epoch = 0;
   private units = 0;
   private current: Pending;
@@ -166,6 +224,9 @@ export class StreamConsumer {
   /** First offset not yet committed per partition: where to seek back after a failed flush. */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
   private roomWaiters: (() => void)[] = [];
+  /** Failed flushes since the last commit, and when reading may start again after the last one. */
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(private readonly options: StreamConsumerOptions) {
     const { config } = options;
@@ -211,8 +272,11 @@ export class StreamConsumer {
   async start(): Promise<void> {
     const { config } = this.options;
     this.decoder.warm();
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    // The Java client's partitioner, chosen explicitly: it keeps a dead letter's key on the partition
+    // a Java producer would pick, and choosing one is what silences kafkajs's start-up warning.
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
+    this.deadLetters = new DeadLetterWriter(this.producer);
     const consumer = this.kafka.consumer({
       groupId: config.group_id,
       sessionTimeout: config.session_timeout_ms,
@@ -223,8 +287,12 @@ export class StreamConsumer {
     });
     this.consumer = consumer;
     await this.ensureTopics();
+    // Before any event of this run is derived: an order's late earlier-stage event must not reopen it.
+    await writeLifecycleRanks(this.options.store, config.topics);
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.stats.rebalances += 1;
+      // Partitions this member no longer owns must not be reported as stuck.
+      this.stats.partitions.clear();
       // Another member may have written our items meanwhile: look them up again.
       this.decoder.forget().catch(() => undefined);
       this.stats.joinedAt = Date.now();
@@ -256,18 +324,29 @@ export class StreamConsumer {
   private async ensureTopics(): Promise<void> {
     const { config } = this.options;
     const wanted = new Set<string>();
-    for (const { config: topic } of this.topics.values()) wanted.add(topic.topic).add(dlqTopicOf(config, topic));
+    const dlqs = new Set<string>();
+    for (const { config: topic } of this.topics.values()) {
+      wanted.add(topic.topic).add(dlqTopicOf(config, topic));
+      dlqs.add(dlqTopicOf(config, topic));
+    }
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
       const missing = [...wanted].filter((topic) => !existing.has(topic));
-      if (missing.length === 0) return;
-      if (!config.create_missing_topics) {
-        throw new Error(`these topics do not exist: ${missing.join(", ")} (create them, or set sources.kafka.create_missing_topics: true)`);
+      if (missing.length > 0) {
+        if (!config.create_missing_topics) {
+          throw new Error(`these topics do not exist: ${missing.join(", ")} (create them, or set sources.kafka.create_missing_topics: true)`);
+        }
+        await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic })) });
+        this.log(`[stream] created missing topics: ${missing.join(", ")}`);
       }
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic })) });
-      this.log(`[stream] created missing topics: ${missing.join(", ")}`);
+      try {
+        await this.deadLetters?.learnLimits(admin, [...dlqs]);
+      } catch (error) {
+        // Not fatal: a letter the topic refuses is found when it is sent, and written as a reference.
+        this.log(`[stream] cannot read max.message.bytes of the dead-letter topics (assuming Kafka's default): ${(error as Error).message}`);
+      }
     } finally {
       await admin.disconnect();
     }
@@ -308,8 +387,17 @@ export class StreamConsumer {
     const { batch } = payload;
     const topic = this.topics.get(batch.topic);
     if (!topic || this.stopping) return;
+    // After a failed flush, wait out its pause (heartbeating, so the group keeps this member).
+    while (Date.now() < this.retryAt && payload.isRunning() && !payload.isStale() && !this.stopping) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, this.retryAt - Date.now())));
+      await payload.heartbeat();
+    }
+    if (!payload.isRunning() || this.stopping) return;
     this.active += 1;
     const decoding: Promise<void>[] = [];
+    if (batch.messages.length > 0) {
+      this.stats.fetched(batch.topic, batch.partition, batch.highWatermark, batch.messages[0]!.offset, batch.messages[batch.messages.length - 1]!.offset);
+    }
     try {
       const messages = batch.messages;
       for (let start = 0; start < messages.length; start += DECODE_CHUNK) {
@@ -361,11 +449,21 @@ export class StreamConsumer {
 
   private addDeadLetter(pending: Pending, topic: TopicConfig, partition: number, message: KafkaMessage, reason: RejectReason, detail: string) {
     const dlq = dlqTopicOf(this.options.config, topic);
-    const text = message.value ? message.value.toString("utf8") : "";
+    const value = message.value;
+    // rejected_records keeps what Flowpulse would read; of a bigger value, the first bytes (the
+    // source topic and the dead letter keep the whole).
+    const size = value?.length ?? 0;
+    const payload = !value ? "" : size <= MAX_EVENT_BYTES ? value.toString("utf8") : value.subarray(0, REFERENCE_PREFIX_BYTES).toString("utf8");
+    const rejection: Rejection = {
+      source: "kafka",
+      reference: `${topic.topic}/${partition}@${message.offset}`,
+      reason: `${reason}: ${detail}${size > MAX_EVENT_BYTES ? ` (payload: the first ${REFERENCE_PREFIX_BYTES} bytes)` : ""}`,
+      payload,
+    };
     const list = pending.dead.get(dlq) ?? [];
     list.push({
       key: message.key,
-      value: message.value,
+      value,
       headers: {
         reason,
         detail: detail.slice(0, MAX_DETAIL),
@@ -374,14 +472,10 @@ export class StreamConsumer {
         source_offset: message.offset,
         source_timestamp: message.timestamp,
       },
+      rejection,
     });
     pending.dead.set(dlq, list);
-    pending.rejections.push({
-      source: "kafka",
-      reference: `${topic.topic}/${partition}@${message.offset}`,
-      reason: `${reason}: ${detail}`,
-      payload: text,
-    });
+    pending.rejections.push(rejection);
   }
 
   private async waitForRoom(): Promise<void> {
@@ -435,7 +529,12 @@ export class StreamConsumer {
     } catch (error) {
       this.stats.flushFailures += 1;
       this.stats.lastError = (error as Error).message;
-      this.log(`[stream] flush of ${pending.events} events failed, they will be read again: ${(error as Error).message}`);
+      // A failure that repeats (the store refuses writes, a DLQ topic refuses even a reference)
+      // is retried with growing pauses, not hundreds of times a minute.
+      this.failures += 1;
+      const pause = Math.min(MAX_RETRY_PAUSE_MS, 250 * 2 ** Math.min(this.failures - 1, 10));
+      this.retryAt = Date.now() + pause;
+      this.log(`[stream] flush of ${pending.events} events failed (${this.failures} in a row), they will be read again in ${pause} ms: ${(error as Error).message}`);
       this.decoder.drop(pending.id).catch(() => undefined);
       this.rewind();
     } finally {
@@ -460,6 +559,8 @@ export class StreamConsumer {
       this.log(`[stream] offset commit failed (events are stored and will collapse when re-read): ${(error as Error).message}`);
       return;
     }
+    for (const { topic, partition, highWatermark, offset } of offsets) this.stats.committed(topic, partition, offset, highWatermark);
+    this.failures = 0;
     for (const [key, { offset }] of pending.offsets) {
       const entry = this.uncommitted.get(key);
       if (entry && Number(entry.offset) < Number(offset)) entry.offset = offset;
@@ -495,10 +596,10 @@ export class StreamConsumer {
     const sink = new FlowSink(this.options.store);
     pending.sink = sink;
     // Dead letters first: once the offsets move on, the DLQ is the only copy of a bad event.
-    if (pending.dead.size > 0 && this.producer) {
-      await this.producer.sendBatch({ topicMessages: [...pending.dead].map(([topic, messages]) => ({ topic, messages })) });
-      for (const [topic, messages] of pending.dead) {
-        for (const m of messages) this.stats.add(this.stats.dlq, `${topic}|${m.headers?.source_topic}|${m.headers?.reason}`);
+    if (pending.dead.size > 0 && this.deadLetters) {
+      await this.deadLetters.write(pending.dead);
+      for (const [topic, letters] of pending.dead) {
+        for (const { headers } of letters) this.stats.add(this.stats.dlq, `${topic}|${headers.source_topic}|${headers.reason}`);
       }
     }
     await sink.reject(pending.rejections);

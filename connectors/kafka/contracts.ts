@@ -26,7 +26,24 @@ const Label = z.string().trim().min(1);
 
 export const ORDER_STATUSES = ["purchased", "approved", "invoiced", "shipped", "delivered", "canceled"] as const;
 export const INCIDENT_STATUSES = ["new", "in_progress", "on_hold", "resolved", "closed", "canceled"] as const;
-export const HOLD_REASONS = ["awaiting_user", "awaiting_vendor", "awaiting_problem"] as const;
+/**
+ * Hold reasons seen in incident tools (ServiceNow's "Awaiting Caller", "Awaiting Change", "Awaiting
+ * Evidence", ...). Not a closed list: tools and instances add their own, and every hold is waiting
+ * whatever the reason, so any other reason is kept too, in the same normalised form.
+ */
+export const HOLD_REASONS = ["awaiting_user", "awaiting_caller", "awaiting_vendor", "awaiting_problem", "awaiting_change", "awaiting_evidence"] as const;
+const HOLD_REASON_MAX = 64;
+/** The stored form of a hold reason: "Awaiting Evidence" and "awaiting-evidence" both read awaiting_evidence. */
+const NORMAL_HOLD_REASON = /^[a-z0-9_]{1,64}$/;
+export function normaliseHoldReason(reason: string): string {
+  return reason.trim().toLowerCase().replace(/[\s-]+/g, "_");
+}
+const HoldReason = z
+  .string()
+  .trim()
+  .min(1)
+  .max(HOLD_REASON_MAX, { message: `at most ${HOLD_REASON_MAX} characters` })
+  .transform(normaliseHoldReason)
 
 // Statuses are free strings at this layer: which ones are known is the topic's state map (config),
 // so an unmapped status is told apart from a malformed event and dead-lettered as `unknown_status`.
@@ -51,7 +68,7 @@ export const IncidentEventSchema = z
     event_id: Id.optional(),
     number: Id.describe("incident number, e.g. INC0010001"),
     state: Status.describe(INCIDENT_STATUSES.join(" | ")),
-    hold_reason: z.enum(HOLD_REASONS).optional().describe("required when state is on_hold"),
+    hold_reason: HoldReason.optional().describe(`required when state is on_hold; e.g. ${HOLD_REASONS.join(" | ")}, any other is kept normalised`),
     event_time: EventTime,
     created_at: EventTime.optional().describe("when the incident was opened; default: the earliest event seen"),
     priority: z.union([z.string().trim().min(1), z.number().int()]).transform(String).optional(),
@@ -62,7 +79,7 @@ export const IncidentEventSchema = z
   })
   .superRefine((event, ctx) => {
     if (event.state === "on_hold" && !event.hold_reason) {
-      ctx.addIssue({ code: "custom", path: ["hold_reason"], message: `required when state is on_hold (${HOLD_REASONS.join(" | ")})` });
+      ctx.addIssue({ code: "custom", path: ["hold_reason"], message: `required when state is on_hold (e.g. ${HOLD_REASONS.join(" | ")})` });
     }
     if (event.state !== "on_hold" && event.hold_reason) {
       ctx.addIssue({ code: "custom", path: ["hold_reason"], message: "only allowed when state is on_hold" });
@@ -89,7 +106,6 @@ export const CONTRACT_SCHEMAS = {
 // words the reason. So the fast path can only ever accept what zod accepts.
 type Raw = Record<string, unknown>;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const HOLD_REASON_SET: ReadonlySet<string> = new Set(HOLD_REASONS);
 
 /** Id: a non-empty string without surrounding blanks, or a safe non-negative integer. */
 function fastId(value: unknown): string | null {
@@ -163,8 +179,8 @@ export function fastIncidentEvent(raw: Raw): IncidentEvent | null {
   const event: IncidentEvent = { schema: "incident.v1", number, state, event_time: eventTime };
   const hold = raw.hold_reason;
   if (hold !== undefined) {
-    if (typeof hold !== "string" || !HOLD_REASON_SET.has(hold) || state !== "on_hold") return null;
-    event.hold_reason = hold as IncidentEvent["hold_reason"];
+    if (typeof hold !== "string" || !NORMAL_HOLD_REASON.test(hold) || state !== "on_hold") return null;
+    event.hold_reason = hold;
   } else if (state === "on_hold") return null;
   if (raw.event_id !== undefined) {
     const id = fastId(raw.event_id);

@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import type { Transition, WorkItem } from "../../core/model.ts";
 import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
 import type { TopicConfig } from "./config.ts";
-import { mapEvent, mergeItem, parseEvent, validateEvent, withDefaultTitle, type Mapped, type Parsed, type Validated } from "./map.ts";
+import { VALUE_NULL, VALUE_REFUSED, mapEvent, mergeItem, parseEvent, validateEvent, withDefaultTitle, type Mapped, type Parsed, type Validated } from "./map.ts";
 import type { DecodeReply, DecodeRequest, DecoderInit, KnownRow } from "./decoder.ts";
 
 /**
@@ -63,7 +63,10 @@ function mergeInto(known: KnownItem, next: WorkItem): WorkItem {
   return next;
 }
 
-function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint32Array): DecodeReply {
+/** Stands for a message the main thread refused itself (it sent no bytes); not refused again here. */
+const REFUSED_BEFORE: Parsed = { ok: false, reason: "too_large", detail: "" };
+
+function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint32Array, flags: Uint8Array): DecodeReply {
   const t0 = performance.now();
   const count = ends.length;
   const parsed: Parsed[] = new Array(count);
@@ -74,7 +77,9 @@ function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint
   let start = 0;
   for (let i = 0; i < count; i++) {
     const end = ends[i]!;
-    parsed[i] = parseEvent(end === start ? null : ascii ? text.slice(start, end) : utf8.decode(data.subarray(start, end)));
+    const flag = flags[i];
+    parsed[i] =
+      flag === VALUE_NULL ? parseEvent(null) : flag === VALUE_REFUSED ? REFUSED_BEFORE : parseEvent(ascii ? text.slice(start, end) : utf8.decode(data.subarray(start, end)));
     start = end;
   }
   const t1 = performance.now();
@@ -90,7 +95,7 @@ function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint
   for (let i = 0; i < count; i++) {
     const result = mapped[i]!;
     if (!result.ok) {
-      refusals.push([i, result.reason, result.detail]);
+      if (result !== REFUSED_BEFORE) refusals.push([i, result.reason, result.detail]);
       continue;
     }
     if (result.item) {
@@ -173,7 +178,7 @@ port.on("message", (request: DecodeRequest) => {
     let reply: DecodeReply;
     switch (request.op) {
       case "decode":
-        reply = decode(request.unit, topics[request.topic]!, request.data, request.ends);
+        reply = decode(request.unit, topics[request.topic]!, request.data, request.ends, request.flags);
         break;
       case "prepare":
         reply = prepare(request.unit);

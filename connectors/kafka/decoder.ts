@@ -8,7 +8,7 @@ import type { KafkaMessage } from "kafkajs";
 import type { EncodedRows } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { TopicConfig } from "./config.ts";
-import type { RejectReason } from "./map.ts";
+import { MAX_EVENT_BYTES, VALUE_NULL, VALUE_REFUSED, type RejectReason } from "./map.ts";
 
 export interface DecoderInit {
   topics: TopicConfig[];
@@ -24,7 +24,7 @@ export interface KnownRow {
 }
 
 export type DecodeRequest = { id: number } & (
-  | { op: "decode"; unit: number; topic: number; data: Uint8Array; ends: Uint32Array }
+  | { op: "decode"; unit: number; topic: number; data: Uint8Array; ends: Uint32Array; flags: Uint8Array }
   | { op: "prepare"; unit: number }
   | { op: "encode"; unit: number; rows: KnownRow[] }
   | { op: "drop"; unit: number }
@@ -110,23 +110,35 @@ export class Decoder {
    */
   async decode(unit: number, topic: number, messages: KafkaMessage[], start: number, end: number) {
     let bytes = 0;
-    for (let i = start; i < end; i++) bytes += messages[i]!.value?.length ?? 0;
+    const flags = new Uint8Array(end - start);
+    const tooLarge: Refused[] = [];
+    for (let i = start; i < end; i++) {
+      const value = messages[i]!.value;
+      if (value === null) flags[i - start] = VALUE_NULL;
+      else if (value.length > MAX_EVENT_BYTES) {
+        flags[i - start] = VALUE_REFUSED;
+        tooLarge.push({
+          index: i - start,
+          reason: "too_large",
+          detail: `message value is ${value.length} bytes; Flowpulse reads events up to ${MAX_EVENT_BYTES} bytes (1 MiB)`,
+        });
+      } else bytes += value.length;
+    }
     const data = new Uint8Array(bytes);
     const ends = new Uint32Array(end - start);
     let at = 0;
     for (let i = start; i < end; i++) {
       const value = messages[i]!.value;
-      if (value) {
+      if (value && flags[i - start] === 0) {
         data.set(value, at);
         at += value.length;
       }
       ends[i - start] = at;
     }
-    const reply = await this.call<"decode">({ op: "decode", unit, topic, data, ends }, [data.buffer, ends.buffer]);
-    return {
-      refused: reply.refusals.map(([index, reason, detail]): Refused => ({ index, reason: reason as RejectReason, detail })),
-      seconds: reply.seconds,
-    };
+    const reply = await this.call<"decode">({ op: "decode", unit, topic, data, ends, flags }, [data.buffer, ends.buffer, flags.buffer]);
+    const refused = reply.refusals.map(([index, reason, detail]): Refused => ({ index, reason: reason as RejectReason, detail }));
+    if (tooLarge.length > 0) refused.push(...tooLarge);
+    return { refused, seconds: reply.seconds };
   }
 
   /** Ids of the unit's items the store must be asked about (not created in it, not remembered). */

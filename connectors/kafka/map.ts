@@ -8,7 +8,26 @@ import type { TopicConfig } from "./config.ts";
 import { CONTRACT_SCHEMAS, fastIncidentEvent, fastOrderEvent, type CanonicalEvent, type IncidentEvent, type OrderEvent } from "./contracts.ts";
 
 /** Why an event went to the dead-letter topic; the `reason` header carries this code. */
-export type RejectReason = "invalid_json" | "schema" | "unknown_status";
+export type RejectReason = "invalid_json" | "schema" | "unknown_status" | "too_large";
+
+/**
+ * The largest message value Flowpulse reads as an event (1 MiB, Kafka's own default message size).
+ * Flow events are a few hundred bytes; a bigger value is refused as `too_large` on the main thread
+ * without being copied to the decode thread, so one huge message cannot hold up a partition.
+ */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** Per-message flags of a decode request (decoder.ts), for what the bytes alone cannot say: a null value. */
+export const VALUE_NULL = 1;
+/** Refused on the main thread (too large): no bytes were sent for it. */
+export const VALUE_REFUSED = 2;
+
+/**
+ * zod reports a missing field with the same words as a wrong one ("Invalid input"); the contract
+ * promises "missing field". A per-parse error map sees the input, so it can tell the two apart,
+ * and it leaves every message a schema words itself untouched.
+ */
+const missingField = (issue: { input?: unknown }) => (issue.input === undefined ? "missing field" : undefined);
 
 export interface Refusal {
   ok: false;
@@ -24,7 +43,9 @@ export type Mapped = { ok: true; item?: WorkItem; transition?: Transition } | Re
 export const UNKNOWN_FROM_STATE = "unknown";
 
 export function parseEvent(value: Buffer | string | null): Parsed {
-  if (value === null || value.length === 0) return { ok: false, reason: "invalid_json", detail: "empty message (tombstone)" };
+  // Only a null value is a tombstone (Kafka's delete marker); zero bytes is a value, just not an event.
+  if (value === null) return { ok: false, reason: "invalid_json", detail: "tombstone (null value): no event to read" };
+  if (value.length === 0) return { ok: false, reason: "invalid_json", detail: "empty value (0 bytes): not a JSON object" };
   try {
     const parsed: unknown = JSON.parse(typeof value === "string" ? value : value.toString("utf8"));
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
@@ -44,7 +65,7 @@ export function validateEvent(topic: TopicConfig, value: unknown): Validated {
     if (fast) return { ok: true, event: fast };
   }
   const schema: z.ZodType<OrderEvent | IncidentEvent | CanonicalEvent> = CONTRACT_SCHEMAS[topic.contract];
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: missingField });
   if (!result.success) return { ok: false, reason: "schema", detail: describeIssues(result.error) };
   return { ok: true, event: result.data };
 }

@@ -3,11 +3,11 @@
 // hand, commit it and leave the consumer group before the process exits.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConfigError, type StoreConfig } from "../core/config.ts";
-import { KafkaConfigSchema, type KafkaConfig } from "../connectors/kafka/config.ts";
-import { FLUSH_BUCKETS, STAGES, StreamConsumer, type StreamConsumerOptions, type StreamStats } from "../connectors/kafka/consume.ts";
-import { openStore } from "../store/open.ts";
-import type { Store } from "../store/store.ts";
+import { ConfigError, type StoreConfig } from "../../core/config.ts";
+import { KafkaConfigSchema, type KafkaConfig } from "./config.ts";
+import { FLUSH_BUCKETS, STAGES, StreamConsumer, type StreamConsumerOptions, type StreamStats } from "./consume.ts";
+import { openStore } from "../../store/open.ts";
+import type { Store } from "../../store/store.ts";
 
 export interface StreamHandle {
   consumer: StreamConsumer;
@@ -93,13 +93,18 @@ function serve(kafka: KafkaConfig, stats: StreamStats): Promise<http.Server> {
     const url = (req.url ?? "/").split("?")[0];
     if (url === "/metrics") {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(renderMetrics(stats));
+      res.end(renderMetrics(stats, kafka.http.stuck_after_ms));
     } else if (url === "/healthz" || url === "/health") {
-      const healthy = stats.state === "running" || stats.state === "starting";
+      const up = stats.state === "running" || stats.state === "starting";
+      // Up is not enough: a flush that fails on every retry leaves the process running while a
+      // partition never moves again.
+      const stuck = stats.stuck(kafka.http.stuck_after_ms);
+      const healthy = up && stuck.length === 0;
       res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
       res.end(
         JSON.stringify({
-          status: healthy ? "ok" : "unavailable",
+          status: healthy ? "ok" : up ? "stuck" : "unavailable",
+          stuck_partitions: stuck,
           state: stats.state,
           joined_at: stats.joinedAt ? new Date(stats.joinedAt).toISOString() : null,
           last_flush_at: stats.lastFlushAt ? new Date(stats.lastFlushAt).toISOString() : null,
@@ -121,7 +126,7 @@ function serve(kafka: KafkaConfig, stats: StreamStats): Promise<http.Server> {
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 /** Prometheus text exposition (format 0.0.4). */
-export function renderMetrics(stats: StreamStats): string {
+export function renderMetrics(stats: StreamStats, stuckAfterMs: number): string {
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -175,6 +180,9 @@ export function renderMetrics(stats: StreamStats): string {
   metric("flowpulse_stream_rebalances_total", "counter", "Consumer group joins.", [["", stats.rebalances]]);
   metric("flowpulse_stream_pauses_total", "counter", "Times fetching paused because the store fell behind.", [["", stats.pauses]]);
   metric("flowpulse_stream_paused", "gauge", "1 while fetching is paused for back-pressure.", [["", stats.paused ? 1 : 0]]);
+  metric("flowpulse_stream_stuck_partitions", "gauge", "Partitions with events to read that have committed nothing for http.stuck_after_ms.", [
+    ["", stats.stuck(stuckAfterMs).length],
+  ]);
   metric("flowpulse_stream_up", "gauge", "1 while the consumer is running.", [["", stats.state === "running" ? 1 : 0]]);
   metric("process_resident_memory_bytes", "gauge", "Resident set size.", [["", process.memoryUsage.rss()]]);
   return out.join("\n") + "\n";
