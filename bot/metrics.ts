@@ -5,7 +5,11 @@ import type {
   AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, FlowTimeSummary, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
 } from "../metrics/api.ts";
 import * as api from "../metrics/query.ts";
+import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
+
+/** The names the store holds, per kind, sorted. */
+export interface StoreNames { team: string[]; stream: string[]; type: string[] }
 
 export interface BotMetrics {
   velocity(filters: MetricFilters): Promise<VelocityRow[]>;
@@ -22,6 +26,8 @@ export interface BotMetrics {
   slowest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
   /** The items in WIP now, oldest first. */
   oldest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
+  /** Teams, streams and item types present in the store. */
+  names(): Promise<StoreNames>;
 }
 
 export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetrics {
@@ -38,6 +44,13 @@ export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetri
     growingQueues: (filters) => api.growingQueues(store, f(filters)),
     slowest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "slowest", limit }),
     oldest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "oldest", limit }),
+    async names() {
+      const rows = await store.query<{ kind: keyof StoreNames; name: string }>(sqlFile("queries/names.sql"));
+      const names: StoreNames = { team: [], stream: [], type: [] };
+      for (const row of rows) names[row.kind]?.push(row.name);
+      for (const list of Object.values(names)) list.sort();
+      return names;
+    },
   };
 }
 
