@@ -208,6 +208,15 @@ describe("3. a channel mapped to a team never receives another team's item", () 
     expect(results.find((r) => r.rule === "org-wip")).toMatchObject({ posted: "tripped", evaluation: { summary: expect.stringContaining("1 item in progress (team payments)") } });
     expect(posts.length).toBeGreaterThanOrEqual(3);
   });
+
+  it("does not list other teams' names in a mapped channel: team: is overridden there, not checked", async () => {
+    const answer = await ask("velocity team:nosuch last 30d", PAYMENTS_CHANNEL);
+    expect(answer.body.response_type).toBe("in_channel");
+    const text = texts(answer);
+    expect(text).toContain("team:nosuch was ignored");
+    expect(text).toContain("*1* item delivered");
+    expect(text).not.toMatch(/checkout|wip16/);
+  });
 });
 
 describe("4. alert rules run on their own", () => {

@@ -48,11 +48,13 @@ export async function botCommand(context: CommandContext, options: BotCommandOpt
       return 0;
     }
     if (options.runAlerts) {
-      for (const result of await bot.runAlerts()) {
+      const results = await bot.runAlerts();
+      for (const result of results) {
         if (result.error) context.out(`${result.rule}: failed - ${result.error}\n`);
         else context.out(`${result.rule}: ${result.evaluation?.tripped ? "tripped" : "ok"}${result.posted ? ` (posted ${result.posted})` : ""} - ${result.evaluation?.summary ?? ""}\n`);
       }
-      return 0;
+      // A rule that could not post (the bot not invited, a wrong channel id) is for a person to fix.
+      return results.some((result) => result.error) ? 2 : 0;
     }
     await bot.start();
     await new Promise<void>((resolve) => {

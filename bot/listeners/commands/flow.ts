@@ -7,7 +7,7 @@ import { postable, type Block } from "../../blocks/kit.ts";
 import type { SlackConfig } from "../../config.ts";
 import type { BotMetrics } from "../../metrics.ts";
 import { parseCommand } from "../../parse.ts";
-import { channelMetrics, resolveNames, scopeFilters } from "../../scope.ts";
+import { channelMetrics, channelTeam, resolveNames, scopeFilters } from "../../scope.ts";
 
 export interface FlowCommandDeps {
   config: SlackConfig;
@@ -42,12 +42,20 @@ export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<Sla
     return;
   }
   try {
-    const named = resolveNames(parsed.filters, await deps.metrics.names());
-    if (!named.ok) {
-      await reply("ephemeral", named.problem, helpBlocks(named.problem));
-      return;
+    // In a channel mapped to a team, team: is overridden anyway (with a note), so it is not
+    // checked: the refusal would list every team's name in a channel that sees only one.
+    const mapped = channelTeam(deps.config.channel_teams, command.channel_id) !== undefined;
+    const asked = mapped ? { ...parsed.filters, team: undefined } : parsed.filters;
+    let checked = asked;
+    if (asked.team || asked.stream || asked.flowType) {
+      const named = resolveNames(asked, await deps.metrics.names());
+      if (!named.ok) {
+        await reply("ephemeral", named.problem, helpBlocks(named.problem));
+        return;
+      }
+      checked = named.filters;
     }
-    const { filters, note } = scopeFilters(deps.config.channel_teams, command.channel_id, named.filters);
+    const { filters, note } = scopeFilters(deps.config.channel_teams, command.channel_id, mapped ? { ...checked, team: parsed.filters.team } : checked);
     const metrics = channelMetrics(deps.metrics, deps.config.channel_teams, command.channel_id);
     const answer = await computeAnswer(metrics, parsed.metric, filters, parsed.windowLabel);
     if (note) answer.notes.push(note);
