@@ -39,7 +39,7 @@ export function channelMetrics(metrics: BotMetrics, channelTeams: ChannelTeams, 
     growingQueues: (f) => metrics.growingQueues(s(f)),
     slowest: (f, limit) => metrics.slowest(s(f), limit),
     oldest: (f, limit) => metrics.oldest(s(f), limit),
-    names: () => metrics.names(),
+    names: (fresh) => metrics.names(fresh),
   };
 }
 

@@ -284,6 +284,21 @@ describe("5. names are checked against what the store holds", () => {
   });
 });
 
+describe("5b. names the store gained since they were last read", () => {
+  it("are found: a name not among the remembered ones is looked up again before it is refused", async () => {
+    expect((await ask("velocity team:payments")).body.response_type).toBe("in_channel");
+    const sink = new FlowSink(store);
+    await sink.write({
+      items: [WorkItemSchema.parse({ item_id: "test:N-1", source: "test", stream: "software", key: "N-1", title: "Item N-1", url: itemUrl("N-1"), flow_type: "defect", team: "newteam", created_at: NOW - 3 * DAY })],
+      transitions: [TransitionSchema.parse({ event_id: "N-1-0", item_id: "test:N-1", from_state: "", to_state: "In Progress", to_flow_state: "active", at: NOW - 2 * DAY })],
+    });
+    await sink.commit();
+    const answer = await ask("load team:NewTeam");
+    expect(answer.body.response_type).toBe("in_channel");
+    expect(texts(answer)).toContain("*1* item in progress now");
+  });
+});
+
 describe("6. bottlenecks lead with where work waits", () => {
   it("names the waiting state, not the active state with the most days, and says why", async () => {
     const answer = await ask("bottlenecks last 30d");

@@ -48,7 +48,8 @@ export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<Sla
     const asked = mapped ? { ...parsed.filters, team: undefined } : parsed.filters;
     let checked = asked;
     if (asked.team || asked.stream || asked.flowType) {
-      const named = resolveNames(asked, await deps.metrics.names());
+      let named = resolveNames(asked, await deps.metrics.names());
+      if (!named.ok) named = resolveNames(asked, await deps.metrics.names(true));
       if (!named.ok) {
         await reply("ephemeral", named.problem, helpBlocks(named.problem));
         return;
