@@ -172,6 +172,14 @@ describe("1-2. requests are judged before their body is read", () => {
         .then(() => ({ code: 0, stderr: "" }), (error: { code: number; stderr: string }) => error);
       expect(failed.code).toBe(2);
       expect(failed.stderr.trim().split("\n")).toEqual([expect.stringContaining("SLACK_SIGNING_SECRET is only whitespace")]);
+      // serve starts the same bot and refuses the same way (it stops what it started first).
+      const configFile = path.join(dir, "flowpulse.yaml");
+      writeFileSync(configFile, "slack:\n  host: 127.0.0.1\n  port: 0\n");
+      const served = await promisify(execFile)(process.execPath, [CLI, "--data", path.join(dir, "data"), "serve", "--no-stream", "--no-jira"], { cwd: ROOT, env: { ...process.env, FLOWPULSE_CONFIG: configFile, SLACK_BOT_TOKEN: "xoxb-1", SLACK_SIGNING_SECRET: " \t " } })
+        .then(() => ({ code: 0, stderr: "" }), (error: { code: number; stderr: string }) => error);
+      expect(served.code).toBe(2);
+      expect(served.stderr).toContain("flowpulse: SLACK_SIGNING_SECRET is only whitespace");
+      expect(served.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -372,7 +380,12 @@ describe("8. Web API base URL and the shared store", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "flowpulse-bot-share-"));
     const configFile = path.join(dir, "flowpulse.yaml");
     // api_url: the bot's Web API calls (auth.test at start) go to the recorder, not slack.com.
-    writeFileSync(configFile, `slack:\n  host: 127.0.0.1\n  port: 0\n  api_url: ${recorder.apiUrl}\n`);
+    writeFileSync(configFile, [
+      "slack:", "  host: 127.0.0.1", "  port: 0", `  api_url: ${recorder.apiUrl}`,
+      "  alerts:", "    rules:",
+      "      - { name: not-invited, kind: wip, limit: 0, channel: C0NOTIN }",
+      "      - { name: invited, kind: wip, limit: 0, channel: C0CLIALERTS }", "",
+    ].join("\n"));
     const env = { ...process.env, FLOWPULSE_CONFIG: configFile, SLACK_BOT_TOKEN: "xoxb-test", SLACK_SIGNING_SECRET: SECRET };
     const data = path.join(dir, "data");
     let child: ChildProcess | undefined;
@@ -393,6 +406,15 @@ describe("8. Web API base URL and the shared store", () => {
       expect(imported.stdout).toMatch(/Imported \d+ items/);
       const metrics = await run(process.execPath, [CLI, "--data", data, "metrics", "velocity", "--since", "2026-01-01", "--until", "2026-03-01", "--period", "month", "--format", "json"], { cwd: ROOT, env });
       expect((JSON.parse(metrics.stdout) as unknown[]).length).toBeGreaterThan(0);
+      // A one-off alert run beside the bot: the failing rule is reported, the next still posts, exit 2.
+      recorder.channelErrors.set("C0NOTIN", "not_in_channel");
+      const alerts = await run(process.execPath, [CLI, "--data", data, "bot", "--run-alerts"], { cwd: ROOT, env })
+        .then(() => ({ code: 0, stdout: "" }), (error: { code: number; stdout: string }) => error);
+      recorder.channelErrors.clear();
+      expect(alerts.code).toBe(2);
+      expect(alerts.stdout).toContain("not-invited: failed - could not be posted to C0NOTIN: not_in_channel");
+      expect(alerts.stdout).toMatch(/invited: tripped \(posted tripped\)/);
+      expect(recorder.calls.some((call) => call.kind === "chat.postMessage" && call.body.channel === "C0CLIALERTS")).toBe(true);
       const exited = new Promise<number | null>((resolve) => child!.once("exit", resolve));
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
