@@ -2,9 +2,10 @@
 // the same-length window before it. Counts are summed from the API's per-type rows; flow time
 // percentiles come from the API's whole-window summary (percentiles cannot be summed). Queries run
 // one after another: the embedded store serves one query at a time anyway.
-import type { AgingRow, FlowTimeRow, ItemRef, MetricFilters, MetricName, Period } from "../metrics/api.ts";
+import type { AgingRow, BottleneckReport, FlowTimeRow, ItemRef, MetricFilters, MetricName, Period, QueueGrowthRow } from "../metrics/api.ts";
 import type { ItemLine, MetricAnswer } from "./blocks/answer.ts";
-import { formatDays, formatPercent } from "./blocks/format.ts";
+import { formatCount, formatDays, formatPercent } from "./blocks/format.ts";
+import { localMidnight } from "../core/time.ts";
 import { DEFAULT_AGING_LIMIT } from "../metrics/query.ts";
 import type { BotMetrics } from "./metrics.ts";
 import { previousWindowOf } from "./parse.ts";
@@ -58,6 +59,7 @@ export async function computeAnswer(
   const whole: Window = { ...filters, period: filters.period ?? "month" };
   const base = { title: TITLES[metric], windowLabel, scopeLabel: scopeLabel(filters), notes: [] as string[] };
   const periodTitle = (period: Period | undefined) => `Per ${period ?? "month"}`;
+  const partial = partialLabel(filters);
 
   const refLines = (items: ItemRef[], verb: string): ItemLine[] =>
     items.map((item) => ({ key: item.key, url: item.url, title: item.title, detail: `${formatDays(item.days)} ${verb} (${item.flow_type})` }));
@@ -75,11 +77,11 @@ export async function computeAnswer(
         ...base,
         value: total(now, (row) => row.items),
         kind: "count",
-        caption: "items delivered",
+        caption: `${total(now, (row) => row.items) === 1 ? "item" : "items"} delivered`,
         previous: total(before, (row) => row.items),
         higherIsBetter: true,
         breakdown: [...byType].map(([type, items]) => ({ label: type, value: String(items) })),
-        ...(filters.period ? { series: { title: periodTitle(filters.period), lines: seriesLines(sumBy(now, (row) => row.period_start, (row) => row.items), String) } } : {}),
+        ...(filters.period ? { series: { title: periodTitle(filters.period), lines: seriesLines(sumBy(now, (row) => row.period_start, (row) => row.items), String, partial) } } : {}),
         lists: [
           { title: "Slowest delivered", items: slowest },
           { title: "Oldest work in progress", items: oldest },
@@ -98,12 +100,12 @@ export async function computeAnswer(
         ...base,
         value: now.p85_days ?? NaN,
         kind: "days",
-        caption: none ? "no items finished in this window" : `p85 flow time (p50 ${formatDays(now.p50_days ?? NaN)}) over ${now.items} finished items`,
+        caption: none ? "no items finished in this window" : `p85 flow time (p50 ${formatDays(now.p50_days ?? NaN)}) over ${formatCount(now.items, "finished item")}`,
         ...(before.p85_days !== null ? { previous: before.p85_days } : {}),
         ...(none ? { hideChange: true } : {}),
         higherIsBetter: false,
         breakdown: now.byType.map((row) => ({ label: `${row.flow_type} (${row.items})`, value: `p50 ${formatDays(row.p50_days)} · p85 ${formatDays(row.p85_days)}` })),
-        ...(filters.period ? { series: { title: `${periodTitle(filters.period)}: p85 by type`, lines: periodPercentiles(series) } } : {}),
+        ...(filters.period ? { series: { title: `${periodTitle(filters.period)}: p85 by type`, lines: periodPercentiles(series, partial) } } : {}),
         lists: [{ title: "Slowest delivered", items: slowest }],
       };
     }
@@ -129,7 +131,7 @@ export async function computeAnswer(
         ...(filters.period ? {
           series: {
             title: periodTitle(filters.period),
-            lines: [...new Set(now.map((row) => row.period_start))].map((p) => `${p}  ${formatPercent(ratio(now.filter((row) => row.period_start === p)))}`),
+            lines: [...new Set(now.map((row) => row.period_start))].map((p) => `${partial(p)}  ${formatPercent(ratio(now.filter((row) => row.period_start === p)))}`),
           },
         } : {}),
         lists: [{ title: "Slowest delivered", items: slowest }],
@@ -148,11 +150,11 @@ export async function computeAnswer(
         ...base,
         value: wipOn(now, today),
         kind: "count",
-        caption: "items in progress now",
+        caption: `${wipOn(now, today) === 1 ? "item" : "items"} in progress now`,
         ...(before.length ? { previous: wipOn(before, lastDay(before)) } : {}),
         higherIsBetter: false,
         breakdown: now.filter((row) => row.day === today && row.wip > 0).map((row) => ({ label: row.flow_type, value: String(row.wip) })),
-        ...(filters.period ? { series: { title: `WIP at the end of each ${filters.period}`, lines: seriesLines(lastPerPeriod(daily, filters.period), String) } } : {}),
+        ...(filters.period ? { series: { title: `WIP at the end of each ${filters.period}`, lines: seriesLines(lastPerPeriod(daily, filters.period), String, partial) } } : {}),
         lists: [{ title: "Oldest work in progress", items: oldest }],
       };
     }
@@ -178,18 +180,18 @@ export async function computeAnswer(
     }
     case "bottlenecks": {
       const report = await metrics.bottlenecks(filters);
-      const waits = [...report.timeInState].sort((a, b) => b.total_days - a.total_days);
-      const worst = waits[0];
+      const lead = bottleneckLead(report);
+      const states = [...report.timeInState].sort((a, b) => b.total_days - a.total_days);
       return {
         ...base,
-        value: worst ? worst.total_days : 0,
-        kind: "days",
-        caption: worst ? `spent in "${worst.state}", the state holding the most time` : "no state time in this window",
+        value: lead.value,
+        kind: lead.kind,
+        caption: lead.caption,
         hideChange: true,
         higherIsBetter: false,
-        breakdown: waits.slice(0, 10).map((row) => ({
+        breakdown: states.slice(0, 10).map((row) => ({
           label: `${row.state} (${row.flow_state})`,
-          value: `median ${formatDays(row.median_days)} · p85 ${formatDays(row.p85_days)} · ${row.items} items`,
+          value: `median ${formatDays(row.median_days)} · p85 ${formatDays(row.p85_days)} · ${formatCount(row.items, "item")}`,
         })),
         lists: [
           {
@@ -198,6 +200,7 @@ export async function computeAnswer(
           },
           { title: "Aging work in progress", items: agingLines(report.aging) },
         ],
+        notes: [lead.why],
       };
     }
     case "aging": {
@@ -207,7 +210,7 @@ export async function computeAnswer(
         windowLabel: "now",
         value: rows.length,
         kind: "count",
-        caption: "items older than their type's usual flow time",
+        caption: rows.length === 1 ? "item older than its type's usual flow time" : "items older than their type's usual flow time",
         hideChange: true,
         higherIsBetter: false,
         breakdown: [...sumBy(rows, (row) => row.flow_type, () => 1)].map(([type, n]) => ({ label: type, value: String(n) })),
@@ -218,15 +221,96 @@ export async function computeAnswer(
   }
 }
 
-function seriesLines(values: Map<string, number>, format: (n: number) => string): string[] {
+export interface BottleneckLead {
+  /** The state it points at, if any. */
+  state?: string;
+  value: number;
+  kind: "count" | "days";
+  /** Follows the figure: what it is and where. */
+  caption: string;
+  /** Why this state leads, for the reader to judge. */
+  why: string;
+  /** One line for the digest. */
+  line: string;
+}
+
+/**
+ * Which state to lead a bottleneck report with. Time in an active state is work being done, so the
+ * most summed days there is no bottleneck. In order: a waiting state whose queue grew week after
+ * week (the longest streak, then the longest queue); the waiting state holding work longest (most
+ * item-days, then the highest p85); an active state whose WIP grew week after week (work started
+ * faster than it is finished); otherwise the report says there is no queue to point at.
+ */
+export function bottleneckLead(report: BottleneckReport): BottleneckLead {
+  const flowStateOf = new Map(report.timeInState.map((row) => [row.state, row.flow_state]));
+  const growing = [...report.growingQueues].sort((a, b) => b.weeks_growing - a.weeks_growing || b.queue_now - a.queue_now);
+  // A state with no time in the window is known only from its queue; it counts as waiting.
+  const growingWaiting = growing.find((q) => (flowStateOf.get(q.state) ?? "waiting") === "waiting");
+  const growingActive = growing.find((q) => flowStateOf.get(q.state) === "active");
+  const grew = (q: QueueGrowthRow, why: string): BottleneckLead => ({
+    state: q.state,
+    value: q.queue_now,
+    kind: "count",
+    caption: `${q.queue_now === 1 ? "item" : "items"} in "${q.state}", up from ${q.queue_before} over ${q.weeks_growing} weeks running`,
+    why,
+    line: `${q.state}: grew ${q.weeks_growing} weeks running (${q.queue_before} → ${q.queue_now})`,
+  });
+  if (growingWaiting) {
+    return grew(growingWaiting, `Chosen because this waiting state's queue grew ${growingWaiting.weeks_growing} weeks in a row: work arrives there faster than it leaves.`);
+  }
+  const waiting = report.timeInState
+    .filter((row) => row.flow_state === "waiting")
+    .sort((a, b) => b.total_days - a.total_days || b.p85_days - a.p85_days)[0];
+  if (waiting) {
+    return {
+      state: waiting.state,
+      value: waiting.total_days,
+      kind: "days",
+      caption: `spent waiting in "${waiting.state}" by ${formatCount(waiting.items, "item")} (median ${formatDays(waiting.median_days)}, p85 ${formatDays(waiting.p85_days)})`,
+      why: "Chosen because it is the waiting state holding work longest (most item-days); time in active states is work being done, so it is listed below but does not lead.",
+      line: `${waiting.state}: waiting state holding work longest, ${formatDays(waiting.total_days)} over ${formatCount(waiting.items, "item")} (median ${formatDays(waiting.median_days)})`,
+    };
+  }
+  if (growingActive) {
+    return grew(growingActive, `Chosen because no item waited in a queue state, and work in this active state grew ${growingActive.weeks_growing} weeks in a row: more is started than finished.`);
+  }
+  return {
+    value: 0,
+    kind: "days",
+    caption: "waiting: no item waited in a queue state in this window and no queue grew",
+    why: "Only time in active states (work being done) was recorded, so there is no queue to point at.",
+    line: "no waiting state held work and no queue grew",
+  };
+}
+
+function seriesLines(values: Map<string, number>, format: (n: number) => string, label: (key: string) => string): string[] {
   const max = Math.max(1, ...values.values());
-  return [...values].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${key} ${"█".repeat(Math.round((n / max) * 20)).padEnd(20)} ${format(n)}`);
+  return [...values].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `${key} ${"█".repeat(Math.round((n / max) * 20)).padEnd(20)} ${format(n)}${label(key).slice(key.length)}`);
+}
+
+/**
+ * Labels a period the window covers only in part ("2026-11-02 (partial)"): the first one when the
+ * window starts inside it, the last one when it is not over yet. Otherwise a short week reads as a
+ * drop.
+ */
+export function partialLabel(window: { sinceMs: number; untilMs: number; period?: Period; timezone?: string }): (key: string) => string {
+  const period = window.period;
+  const zone = window.timezone ?? "UTC";
+  return (key) => {
+    const m = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(key);
+    if (!period || !m) return key;
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 1)];
+    const start = localMidnight(year, month, day, zone);
+    const next = new Date(Date.UTC(year, month - 1 + (period === "month" ? 1 : 0), day + (period === "week" ? 7 : period === "day" ? 1 : 0)));
+    const end = localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), zone);
+    return start < window.sinceMs || end > window.untilMs ? `${key} (partial)` : key;
+  };
 }
 
 /** Per period, each type's p85: percentiles of different types cannot be merged into one figure. */
-function periodPercentiles(rows: readonly FlowTimeRow[]): string[] {
+function periodPercentiles(rows: readonly FlowTimeRow[], label: (key: string) => string): string[] {
   const periods = [...new Set(rows.map((row) => row.period_start))].sort();
-  return periods.map((p) => `${p}  ${rows.filter((row) => row.period_start === p).map((row) => `${row.flow_type} ${formatDays(row.p85_days)}`).join(" · ")}`);
+  return periods.map((p) => `${label(p)}  ${rows.filter((row) => row.period_start === p).map((row) => `${row.flow_type} ${formatDays(row.p85_days)}`).join(" · ")}`);
 }
 
 /** The value of each period's last day (WIP at the period's end). */

@@ -3,13 +3,15 @@
 // environment) and are handed to Bolt only; nothing here logs them.
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { App, LogLevel, type webApi } from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel, type webApi } from "@slack/bolt";
 import type { ScheduledTask } from "node-cron";
 import type { MetricsConfig } from "../core/config.ts";
 import type { Store } from "../store/store.ts";
 import type { SlackConfig, SlackSecrets } from "./config.ts";
 import { registerFlowCommand } from "./listeners/commands/flow.ts";
+import { guardSlackRequests } from "./http-guard.ts";
 import { metricsFor, type BotMetrics } from "./metrics.ts";
+import { channelTeam } from "./scope.ts";
 import { runAlerts, scheduleAlerts, type AlertRunResult } from "./schedules/alerts.ts";
 import { runDigest, scheduleDigests, type ScheduleDeps } from "./schedules/digest.ts";
 
@@ -44,16 +46,22 @@ const consoleLog = {
 
 export function createBot(options: BotOptions): Bot {
   const { config, secrets } = options;
-  const common = {
-    token: secrets.botToken,
-    logLevel: options.logLevel ?? LogLevel.INFO,
-    ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
+  // slack.api_url (a proxy, GovSlack) is the default; a caller's clientOptions (tests) win.
+  const clientOptions: webApi.WebClientOptions = {
+    ...(config.api_url ? { slackApiUrl: config.api_url } : {}),
+    ...options.clientOptions,
   };
-  const app =
-    config.mode === "socket"
-      ? new App({ ...common, socketMode: true, appToken: secrets.appToken ?? "" })
-      : // Bolt's HTTP receiver verifies x-slack-signature and refuses timestamps older than 5 minutes.
-        new App({ ...common, signingSecret: secrets.signingSecret });
+  const common = { token: secrets.botToken, logLevel: options.logLevel ?? LogLevel.INFO, clientOptions };
+  let app: App;
+  if (config.mode === "socket") {
+    app = new App({ ...common, socketMode: true, appToken: secrets.appToken ?? "" });
+  } else {
+    // Bolt's receiver checks x-slack-signature; the guard in front of it refuses oversized bodies
+    // and timestamps more than five minutes off (either way) before a body is read.
+    const receiver = new HTTPReceiver({ signingSecret: secrets.signingSecret, logLevel: common.logLevel });
+    receiver.requestListener = guardSlackRequests(receiver.requestListener, { log: consoleLog });
+    app = new App({ ...common, receiver });
+  }
 
   const metrics = metricsFor(options.store, {
     timezone: options.metricsConfig.timezone,
@@ -64,7 +72,14 @@ export function createBot(options: BotOptions): Bot {
   const now = options.now ?? Date.now;
   registerFlowCommand(app, { config, metrics, timezone: options.metricsConfig.timezone, now, log: consoleLog });
 
-  const deps: ScheduleDeps & { store: Store } = { client: app.client, metrics, log: consoleLog, now, store: options.store };
+  const deps: ScheduleDeps & { store: Store } = { client: app.client, metrics, channelTeams: config.channel_teams, log: consoleLog, now, store: options.store };
+  // A digest or rule naming another team than its channel's would be silently narrowed: say so once.
+  for (const output of [...config.digests, ...config.alerts.rules]) {
+    const forced = channelTeam(config.channel_teams, output.channel);
+    if (forced !== undefined && output.team && output.team !== forced) {
+      consoleLog.warn(`"${output.name}" asks for team ${output.team} but posts to ${output.channel}, which only sees team ${forced}: it will report team ${forced}`);
+    }
+  }
   let tasks: ScheduledTask[] = [];
 
   return {

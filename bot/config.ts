@@ -73,6 +73,8 @@ export const SlackConfigSchema = z
     mode: z.enum(["http", "socket"]).default("http").describe("http: Slack calls us (needs a public URL); socket: we dial Slack (needs SLACK_APP_TOKEN)"),
     host: z.string().default("0.0.0.0"),
     port: z.number().int().min(0).max(65535).default(3000),
+    api_url: z.string().url().regex(/^https?:\/\/.+\/$/, { message: "an http(s) URL ending in /, e.g. https://slack-gov.com/api/" }).optional()
+      .describe("Slack Web API base URL (default https://slack.com/api/): an Enterprise Grid proxy, GovSlack (https://slack-gov.com/api/), a recorder"),
     command: z.string().regex(/^\/[a-z0-9_-]+$/, { message: "a slash command such as /flow" }).default("/flow"),
     public_answers: z.boolean().default(true).describe("true: answers are posted in the channel; false: only the asker sees them"),
     allowed_teams: z.array(z.string().regex(/^[TE][A-Z0-9]+$/, { message: "a workspace id such as T0123ABCD" })).default([])
@@ -109,12 +111,18 @@ export interface SlackSecrets {
 
 export function slackSecrets(mode: SlackConfig["mode"], env: NodeJS.ProcessEnv = process.env): SlackSecrets {
   const missing: string[] = [];
-  const botToken = env.SLACK_BOT_TOKEN ?? "";
-  const signingSecret = env.SLACK_SIGNING_SECRET ?? "";
-  const appToken = env.SLACK_APP_TOKEN;
-  if (!botToken) missing.push("SLACK_BOT_TOKEN (xoxb-...)");
-  if (mode === "http" && !signingSecret) missing.push("SLACK_SIGNING_SECRET (Basic Information > App Credentials)");
-  if (mode === "socket" && !appToken) missing.push("SLACK_APP_TOKEN (xapp-..., with connections:write)");
+  const blank: string[] = [];
+  // A secret of only spaces is a paste gone wrong, and an HMAC key anyone can guess: refuse it.
+  const read = (name: string, needed: boolean, what: string): string => {
+    const value = env[name] ?? "";
+    if (value && !value.trim()) blank.push(name);
+    else if (needed && !value) missing.push(`${name} (${what})`);
+    return value;
+  };
+  const botToken = read("SLACK_BOT_TOKEN", true, "xoxb-...");
+  const signingSecret = read("SLACK_SIGNING_SECRET", mode === "http", "Basic Information > App Credentials");
+  const appToken = read("SLACK_APP_TOKEN", mode === "socket", "xapp-..., with connections:write") || undefined;
+  if (blank.length) throw new Error(`${blank.join(", ")} ${blank.length > 1 ? "are" : "is"} only whitespace: set the value Slack shows for the app`);
   if (missing.length) throw new Error(`the Slack bot needs these environment variables: ${missing.join(", ")}`);
   for (const secret of [botToken, signingSecret, appToken]) registerSecret(secret);
   return { botToken, signingSecret, ...(appToken ? { appToken } : {}) };

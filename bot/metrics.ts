@@ -5,7 +5,14 @@ import type {
   AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, FlowTimeSummary, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
 } from "../metrics/api.ts";
 import * as api from "../metrics/query.ts";
+import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
+
+/** How long the store's names are reused: one scan of work_items is ~15 ms per 200k items. */
+const NAMES_TTL_MS = 60_000;
+
+/** The names the store holds, per kind, sorted (sql/queries/names.sql). */
+export interface StoreNames { team: string[]; stream: string[]; type: string[] }
 
 export interface BotMetrics {
   velocity(filters: MetricFilters): Promise<VelocityRow[]>;
@@ -22,10 +29,16 @@ export interface BotMetrics {
   slowest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
   /** The items in WIP now, oldest first. */
   oldest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
+  /**
+   * Teams, streams and item types present in the store; remembered for a minute unless `fresh`
+   * (a name not found is looked up fresh before it is refused, so a new team is never refused).
+   */
+  names(fresh?: boolean): Promise<StoreNames>;
 }
 
 export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetrics {
   const f = (filters: MetricFilters): MetricFilters => ({ ...defaults, ...definedOnly(filters) });
+  let names: { at: number; value: StoreNames } | undefined;
   return {
     velocity: (filters) => api.velocity(store, f(filters)),
     flowTime: (filters) => api.flowTime(store, f(filters)),
@@ -38,6 +51,12 @@ export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetri
     growingQueues: (filters) => api.growingQueues(store, f(filters)),
     slowest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "slowest", limit }),
     oldest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "oldest", limit }),
+    async names(fresh = false) {
+      if (!fresh && names && Date.now() - names.at < NAMES_TTL_MS) return names.value;
+      const [row] = await store.query<StoreNames>(sqlFile("queries/names.sql"));
+      names = { at: Date.now(), value: { team: row?.team ?? [], stream: row?.stream ?? [], type: row?.type ?? [] } };
+      return names.value;
+    },
   };
 }
 

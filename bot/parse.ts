@@ -20,6 +20,12 @@ export interface ParseProblem {
 export type ParseResult = ParsedCommand | ParseProblem;
 
 const DAY_MS = 86_400_000;
+/**
+ * The earliest instant an answer may reach back to, its comparison window included. The store's
+ * period buckets are calendar dates counted from 1970-01-01; a window before that cannot be
+ * bucketed, so it is refused here instead of failing in the database.
+ */
+export const EARLIEST_MS = Date.UTC(1970, 0, 1);
 /** Default window when the text names none. */
 export const DEFAULT_WINDOW_DAYS = 30;
 
@@ -68,6 +74,17 @@ export function parseCommand(text: string, context: ParseContext): ParseResult {
   if (metric === "help") return help();
 
   const filters: MetricFilters = {};
+  let typeWord: string | undefined;
+  // One type per answer: the metric API filters on a single type, and silently keeping the last of
+  // several would answer a different question than the one asked.
+  const setType = (type: string, word: string): ParseProblem | undefined => {
+    if (filters.flowType !== undefined && filters.flowType !== type) {
+      return { ok: false, problem: `one item type at a time ("${typeWord}" and "${word}"); leave the type out to see every type.` };
+    }
+    filters.flowType = type;
+    typeWord = word;
+    return undefined;
+  };
   let window: { sinceMs: number; untilMs: number; label: string } | undefined;
   const setWindow = (next: typeof window): ParseProblem | undefined => {
     if (window) return { ok: false, problem: `two time windows ("${window.label}" and "${next!.label}"); give one.` };
@@ -83,11 +100,15 @@ export function parseCommand(text: string, context: ParseContext): ParseResult {
       const value = keyValue[2]!;
       if (key === "team") filters.team = value;
       else if (key === "stream") filters.stream = value;
-      else filters.flowType = TYPE_WORDS[value.toLowerCase()] ?? value.toLowerCase();
+      else {
+        const problem = setType(TYPE_WORDS[value.toLowerCase()] ?? value, original[i]!);
+        if (problem) return problem;
+      }
       continue;
     }
     if (TYPE_WORDS[word]) {
-      filters.flowType = TYPE_WORDS[word];
+      const problem = setType(TYPE_WORDS[word], original[i]!);
+      if (problem) return problem;
       continue;
     }
     if (word === "by" || word === "per") {
@@ -138,6 +159,14 @@ export function parseCommand(text: string, context: ParseContext): ParseResult {
     untilMs: context.nowMs,
     label: `last ${DEFAULT_WINDOW_DAYS} days`,
   };
+  const comparedFrom = chosen.sinceMs - (chosen.untilMs - chosen.sinceMs);
+  if (comparedFrom < EARLIEST_MS) {
+    const longestYears = Math.floor((context.nowMs - EARLIEST_MS) / 2 / (365 * DAY_MS));
+    return {
+      ok: false,
+      problem: `"${chosen.label}" with the same length before it to compare with reaches back before 1970-01-01, the earliest date the store can bucket; the longest window today is "last ${longestYears}y".`,
+    };
+  }
   return {
     ok: true,
     metric,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCommand, previousWindowOf, startOf, type ParsedCommand } from "../bot/parse.ts";
 import { localMidnight } from "../core/time.ts";
+import { bottleneckLead, partialLabel } from "../bot/answer.ts";
 
 const DAY = 86_400_000;
 // Wednesday 2026-05-13 15:30 UTC.
@@ -151,5 +152,55 @@ it("parses a full sentence", () => {
     metric: "efficiency",
     filters: { flowType: "defect", team: "checkout", stream: "orders", period: "week", sinceMs: NOW - 14 * DAY, untilMs: NOW },
     windowLabel: "last 2 weeks",
+  });
+});
+
+describe("refusals with a reason (issue 13)", () => {
+  it("takes one item type, the same type twice is fine", () => {
+    expect(problem("velocity features defects")).toBe(`one item type at a time ("features" and "defects"); leave the type out to see every type.`);
+    expect(problem("velocity bugs type:feature")).toContain("one item type at a time");
+    expect(ok("velocity defects bugs").filters.flowType).toBe("defect");
+    expect(ok("velocity type:Defect").filters.flowType).toBe("defect");
+  });
+
+  it("refuses a window whose comparison window would start before 1970, and names the longest that fits", () => {
+    // 2026-05-13 less 2 x 28 years is 1970-05; 2 x 29 years is 1968.
+    expect(ok("velocity last 28y").windowLabel).toBe("last 28 years");
+    expect(problem("velocity last 29y")).toBe(`"last 29 years" with the same length before it to compare with reaches back before 1970-01-01, the earliest date the store can bucket; the longest window today is "last 28y".`);
+    expect(problem("velocity since 1990-01-01")).toContain("before 1970-01-01");
+    expect(ok("velocity since 2000-01-01").filters.sinceMs).toBe(Date.UTC(2000, 0, 1));
+  });
+});
+
+describe("bottleneck lead", () => {
+  const state = (name: string, flow: "active" | "waiting", total: number, p85 = 1) =>
+    ({ state: name, flow_state: flow, items: 3, median_days: 1, p85_days: p85, total_days: total });
+  const queue = (name: string, weeks: number, now: number) => ({ state: name, weeks_growing: weeks, queue_now: now, queue_before: 1 });
+
+  it("prefers a growing waiting queue, then the waiting state holding most days, then a growing active state", () => {
+    const states = [state("In Progress", "active", 1920.4), state("Review", "waiting", 40), state("Blocked", "waiting", 12, 9)];
+    expect(bottleneckLead({ timeInState: states, aging: [], growingQueues: [queue("Blocked", 3, 7), queue("In Progress", 5, 90)] }))
+      .toMatchObject({ state: "Blocked", kind: "count", value: 7, why: expect.stringContaining("grew 3 weeks in a row") });
+    expect(bottleneckLead({ timeInState: states, aging: [], growingQueues: [queue("In Progress", 5, 90)] }))
+      .toMatchObject({ state: "Review", kind: "days", value: 40, caption: expect.stringContaining(`waiting in "Review"`) });
+    const activeOnly = [state("In Progress", "active", 1920.4), state("Coding", "active", 30)];
+    expect(bottleneckLead({ timeInState: activeOnly, aging: [], growingQueues: [queue("Coding", 2, 5)] }))
+      .toMatchObject({ state: "Coding", why: expect.stringContaining("more is started than finished") });
+    const none = bottleneckLead({ timeInState: activeOnly, aging: [], growingQueues: [] });
+    expect(none.state).toBeUndefined();
+    expect(none.caption).not.toContain("In Progress");
+  });
+});
+
+describe("partial periods", () => {
+  it("marks the first period the window starts inside and the last one not over yet", () => {
+    // Wednesday 2026-04-15 15:30 to Wednesday 2026-05-13 15:30, by week (Mondays).
+    const label = partialLabel({ sinceMs: NOW - 28 * DAY, untilMs: NOW, period: "week", timezone: "UTC" });
+    expect(label("2026-04-13")).toBe("2026-04-13 (partial)");
+    expect(label("2026-04-20")).toBe("2026-04-20");
+    expect(label("2026-05-04")).toBe("2026-05-04");
+    expect(label("2026-05-11")).toBe("2026-05-11 (partial)");
+    const months = partialLabel({ sinceMs: Date.UTC(2026, 0, 1), untilMs: Date.UTC(2026, 3, 1), period: "month", timezone: "UTC" });
+    expect(["2026-01", "2026-02-01", "2026-03"].map(months)).toEqual(["2026-01", "2026-02-01", "2026-03"]);
   });
 });

@@ -157,7 +157,7 @@ describe("/flow over signed HTTP", () => {
     expect(bottlenecks).toContain("Bottlenecks");
     const aging = (await ask("aging")).answer;
     expect(blockTexts(aging)).toContain(`<${itemUrl("F-2")}|F-2>`);
-    expect(blockTexts(aging)).toContain("*1* items older");
+    expect(blockTexts(aging)).toContain("*1* item older");
   });
 
   it("answers unknown words with short ephemeral help, never an error", async () => {
@@ -218,8 +218,12 @@ function expectPngUpload(after: number): void {
   const png = upload!.raw.subarray(upload!.raw.indexOf(PNG_SIGNATURE));
   expect(upload!.raw.indexOf(PNG_SIGNATURE)).toBeGreaterThanOrEqual(0);
   expect(png.length).toBeGreaterThan(1000);
+  // The chart is not shared on its own: it goes inside the digest message as an image block.
   const complete = calls.find((call) => call.kind === "files.completeUploadExternal");
-  expect(complete?.body.channel_id).toBe("C0DIGEST");
+  expect(complete?.body.channel_id).toBeUndefined();
+  const fileId = (complete!.body.files as { id: string }[])[0]!.id;
+  const digest = calls.find((call) => call.kind === "chat.postMessage" && call.body.channel === "C0DIGEST");
+  expect(digest?.body.blocks).toContainEqual(expect.objectContaining({ type: "image", slack_file: { id: fileId } }));
 }
 
 describe("digest", () => {
@@ -248,7 +252,7 @@ describe("digest", () => {
     const after = recorder.calls.length;
     await scheduled.start();
     try {
-      await recorder.waitFor((call) => call.kind === "files.completeUploadExternal" && recorder.calls.indexOf(call) >= after, 15_000);
+      await recorder.waitFor((call) => call.kind === "chat.postMessage" && call.body.channel === "C0DIGEST" && recorder.calls.indexOf(call) >= after, 15_000);
     } finally {
       await scheduled.stop();
     }
@@ -306,7 +310,7 @@ describe("alerts", () => {
     const results = await makeBot(rules).runAlerts();
     // Defects finished in the last 30 days were active 16 (or 17 with D-4) of 20 (21) flow days: about 80%, under 90%.
     expect(results[0]).toMatchObject({ rule: "efficiency-floor", posted: "tripped" });
-    expect(results[0]!.evaluation.summary).toMatch(/Flow efficiency 8\d% over the last 30 days \(defect items\), floor 90%/);
+    expect(results[0]!.evaluation!.summary).toMatch(/Flow efficiency 8\d% over the last 30 days \(defect items\), floor 90%/);
     // Nothing in the seed grows week after week.
     expect(results[1]).toMatchObject({ rule: "review-queue", posted: null, evaluation: { tripped: false } });
     const message = JSON.stringify(posted(after)[0]!.body.blocks);

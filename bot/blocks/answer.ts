@@ -47,9 +47,11 @@ export function answerBlocks(answer: MetricAnswer): Block[] {
   return fitToLimits(blocks);
 }
 
-export function itemLines(items: readonly ItemLine[], max = ITEMS_PER_LIST): string {
+/** `total`: how many items there are when the list holds only the first of them. */
+export function itemLines(items: readonly ItemLine[], max = ITEMS_PER_LIST, total = items.length): string {
   const shown = items.slice(0, max).map((item) => `• ${link(item.url, item.key)} ${escape(truncate(item.title, 80))} — ${escape(item.detail)}`);
-  if (items.length > max) shown.push(`_… and ${items.length - max} more_`);
+  const rest = Math.max(total, items.length) - shown.length;
+  if (rest > 0) shown.push(`_… and ${rest} more_`);
   return shown.join("\n");
 }
 

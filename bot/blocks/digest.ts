@@ -36,6 +36,8 @@ export interface AlertMessage {
   /** One sentence: what crossed which line. */
   summary: string;
   items: ItemLine[];
+  /** How many items are behind it, when more than `items` holds. */
+  total?: number;
 }
 
 export function alertBlocks(alert: AlertMessage): Block[] {
@@ -43,7 +45,7 @@ export function alertBlocks(alert: AlertMessage): Block[] {
   const blocks: Block[] = [
     section(`${icon} *${escape(alert.rule)}* ${alert.tripped ? "tripped" : "recovered"}\n${escape(alert.summary)}`),
   ];
-  if (alert.items.length) blocks.push(section(`*Items behind it*\n${itemLines(alert.items, 15)}`));
+  if (alert.items.length) blocks.push(section(`*Items behind it*\n${itemLines(alert.items, 15, alert.total)}`));
   return fitToLimits(blocks);
 }
 

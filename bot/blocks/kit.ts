@@ -9,6 +9,8 @@ export const LIMITS = {
   headerText: 150,
   contextElements: 10,
   contextText: 2000,
+  imageTitle: 2000,
+  altText: 2000,
   /** chat.postMessage `text` fallback. */
   fallbackText: 3000,
 } as const;
@@ -18,7 +20,10 @@ export interface HeaderBlock { type: "header"; text: { type: "plain_text"; text:
 export interface SectionBlock { type: "section"; text?: TextObject; fields?: TextObject[] }
 export interface ContextBlock { type: "context"; elements: TextObject[] }
 export interface DividerBlock { type: "divider" }
-export interface ImageBlock { type: "image"; image_url: string; alt_text: string }
+/** An image by public URL, or a file uploaded to Slack (files.completeUploadExternal) by id. */
+export type ImageBlock =
+  | { type: "image"; image_url: string; alt_text: string; title?: { type: "plain_text"; text: string } }
+  | { type: "image"; slack_file: { id: string }; alt_text: string; title?: { type: "plain_text"; text: string } };
 export type Block = HeaderBlock | SectionBlock | ContextBlock | DividerBlock | ImageBlock;
 
 export function header(text: string): HeaderBlock {
@@ -47,6 +52,10 @@ export function context(...texts: string[]): ContextBlock {
 }
 
 export const divider = (): DividerBlock => ({ type: "divider" });
+
+export function image(fileId: string, title: string, altText: string): ImageBlock {
+  return { type: "image", slack_file: { id: fileId }, alt_text: clip(altText, LIMITS.altText), title: { type: "plain_text", text: clip(title, LIMITS.imageTitle) } };
+}
 
 /** Escapes the three characters Slack's mrkdwn treats as markup. */
 export function escape(text: string): string {
@@ -110,4 +119,13 @@ export function fitToLimits(blocks: readonly Block[]): Block[] {
 /** Plain-text fallback for notifications and screen readers. */
 export function fallbackText(text: string): string {
   return clip(text, LIMITS.fallbackText);
+}
+
+/**
+ * What every message the bot sends goes through (answers, help, errors, digests, alerts): the
+ * fallback text clipped and every block fitted, so no input can make a message Slack refuses or a
+ * reply as large as the request.
+ */
+export function postable(text: string, blocks: readonly Block[]): { text: string; blocks: Block[] } {
+  return { text: fallbackText(text), blocks: fitToLimits(blocks) };
 }

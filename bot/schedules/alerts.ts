@@ -8,32 +8,42 @@ import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import type { ItemLine } from "../blocks/answer.ts";
 import { alertBlocks, alertFallback } from "../blocks/digest.ts";
-import { formatDays, formatPercent } from "../blocks/format.ts";
+import { formatCount, formatDays, formatPercent } from "../blocks/format.ts";
+import { postable } from "../blocks/kit.ts";
 import type { AlertRule } from "../config.ts";
+import { channelMetrics, scopeFilters, type ChannelTeams } from "../scope.ts";
 import type { ScheduleDeps } from "./digest.ts";
 
 const DAY_MS = 86_400_000;
 const ITEMS_LISTED = 15;
 
-export interface Evaluation { tripped: boolean; summary: string; items: ItemLine[] }
+export interface Evaluation {
+  tripped: boolean;
+  summary: string;
+  items: ItemLine[];
+  /** How many items are behind it when more exist than were fetched. */
+  total?: number;
+}
 
-function scopeOf(rule: AlertRule): MetricFilters {
-  return {
+/** What a rule asks for, as the rule's channel may see it (channel_teams, bot/scope.ts). */
+function scopeOf(rule: AlertRule, channelTeams: ChannelTeams): MetricFilters {
+  return scopeFilters(channelTeams, rule.channel, {
     ...(rule.stream ? { stream: rule.stream } : {}),
     ...(rule.team ? { team: rule.team } : {}),
     ...("flow_type" in rule && rule.flow_type ? { flowType: rule.flow_type } : {}),
-  };
+  }).filters;
 }
 
-function scopeText(rule: AlertRule): string {
-  const f = scopeOf(rule);
+function scopeTextOf(rule: AlertRule, channelTeams: ChannelTeams): string {
+  const f = scopeOf(rule, channelTeams);
   return [f.flowType && `${f.flowType} items`, f.team && `team ${f.team}`, f.stream && `stream ${f.stream}`].filter(Boolean).join(", ") || "all items";
 }
 
 /** Whether a rule is tripped now, with the items behind it. */
-export async function evaluateRule(deps: Pick<ScheduleDeps, "metrics">, rule: AlertRule, nowMs: number): Promise<Evaluation> {
-  const { metrics } = deps;
-  const scope = scopeOf(rule);
+export async function evaluateRule(deps: Pick<ScheduleDeps, "metrics" | "channelTeams">, rule: AlertRule, nowMs: number): Promise<Evaluation> {
+  const metrics = channelMetrics(deps.metrics, deps.channelTeams, rule.channel);
+  const scope = scopeOf(rule, deps.channelTeams);
+  const scopeText = (r: AlertRule) => scopeTextOf(r, deps.channelTeams);
   const refLines = (refs: { key: string; url: string; title: string; days: number; flow_type: string }[], what: string) =>
     refs.map((ref) => ({ key: ref.key, url: ref.url, title: ref.title, detail: `${formatDays(ref.days)} ${what} (${ref.flow_type})` }));
   switch (rule.kind) {
@@ -44,8 +54,9 @@ export async function evaluateRule(deps: Pick<ScheduleDeps, "metrics">, rule: Al
       const tripped = wip > rule.limit;
       return {
         tripped,
-        summary: `${wip} items in progress (${scopeText(rule)}), limit ${rule.limit}.`,
+        summary: `${formatCount(wip, "item")} in progress (${scopeText(rule)}), limit ${rule.limit}.`,
         items: tripped ? refLines(await metrics.oldest(scope, ITEMS_LISTED), "in progress") : [],
+        ...(tripped ? { total: wip } : {}),
       };
     }
     case "aging": {
@@ -53,7 +64,7 @@ export async function evaluateRule(deps: Pick<ScheduleDeps, "metrics">, rule: Al
       return {
         tripped: rows.length > 0,
         summary: rows.length
-          ? `${rows.length} items in progress are older than their type's usual flow time (${scopeText(rule)}).`
+          ? `${rows.length === 1 ? "1 item in progress is" : `${rows.length} items in progress are`} older than their type's usual flow time (${scopeText(rule)}).`
           : `No item in progress is older than its type's usual flow time (${scopeText(rule)}).`,
         items: rows.map((row) => ({
           key: row.key, url: row.url, title: row.title,
@@ -102,11 +113,25 @@ async function saveAlertState(store: Store, rule: string, tripped: boolean, summ
   await store.insertRows("alert_state", [{ rule, tripped: tripped ? 1 : 0, summary, changed_at: toClickHouseTime(nowMs), version: nextVersion() }]);
 }
 
-export interface AlertRunResult { rule: string; posted: "tripped" | "recovered" | null; evaluation: Evaluation }
+export interface AlertRunResult {
+  rule: string;
+  posted: "tripped" | "recovered" | null;
+  evaluation?: Evaluation;
+  /** Why this rule did not finish (evaluation or Slack failed); the other rules still ran. */
+  error?: string;
+}
+
+/** Slack's own error code (not_in_channel, channel_not_found) when the Web API gave one. */
+function slackError(error: unknown): string {
+  const code = (error as { data?: { error?: unknown } }).data?.error;
+  return typeof code === "string" ? code : (error as Error).message;
+}
 
 /**
- * Evaluates every rule and posts the changes. The message goes out before the state is saved, so a
- * crash in between repeats one message rather than losing it.
+ * Evaluates every rule and posts the changes. Each rule runs on its own: a rule whose query or
+ * channel fails is logged with its name and the cause, and the rules after it still run. The
+ * message goes out before the state is saved, so a crash in between repeats one message rather
+ * than losing it.
  */
 export async function runAlerts(deps: ScheduleDeps & { store: Store }, rules: readonly AlertRule[]): Promise<AlertRunResult[]> {
   const nowMs = (deps.now ?? Date.now)();
@@ -117,7 +142,9 @@ export async function runAlerts(deps: ScheduleDeps & { store: Store }, rules: re
     try {
       evaluation = await evaluateRule(deps, rule, nowMs);
     } catch (error) {
-      deps.log.error(`alert "${rule.name}" could not be evaluated: ${(error as Error).message}`);
+      const cause = (error as Error).message;
+      deps.log.error(`alert "${rule.name}" could not be evaluated: ${cause}`);
+      results.push({ rule: rule.name, posted: null, error: `could not be evaluated: ${cause}` });
       continue;
     }
     const wasTripped = state.get(rule.name)?.tripped === 1;
@@ -125,8 +152,16 @@ export async function runAlerts(deps: ScheduleDeps & { store: Store }, rules: re
       results.push({ rule: rule.name, posted: null, evaluation });
       continue;
     }
-    const message = { rule: rule.name, tripped: evaluation.tripped, summary: evaluation.summary, items: evaluation.items };
-    await deps.client.chat.postMessage({ channel: rule.channel, text: alertFallback(message), blocks: alertBlocks(message) });
+    const message = { rule: rule.name, tripped: evaluation.tripped, summary: evaluation.summary, items: evaluation.items, ...(evaluation.total !== undefined ? { total: evaluation.total } : {}) };
+    try {
+      await deps.client.chat.postMessage({ channel: rule.channel, ...postable(alertFallback(message), alertBlocks(message)) });
+    } catch (error) {
+      // The state is left as it was, so the next run tries this message again.
+      const cause = slackError(error);
+      deps.log.error(`alert "${rule.name}" could not be posted to ${rule.channel}: ${cause}`);
+      results.push({ rule: rule.name, posted: null, evaluation, error: `could not be posted to ${rule.channel}: ${cause}` });
+      continue;
+    }
     await saveAlertState(deps.store, rule.name, evaluation.tripped, evaluation.summary, nowMs);
     deps.log.info(`alert "${rule.name}" ${evaluation.tripped ? "tripped" : "recovered"}`);
     results.push({ rule: rule.name, posted: evaluation.tripped ? "tripped" : "recovered", evaluation });

@@ -2,33 +2,41 @@
 // the p85 over all items), the top bottlenecks, aging items, and a WIP chart uploaded as a PNG.
 import type { webApi } from "@slack/bolt";
 import cron, { type ScheduledTask } from "node-cron";
-import type { MetricFilters } from "../../metrics/api.ts";
-import { scopeLabel } from "../answer.ts";
-import { changeText, formatDays, formatPercent } from "../blocks/format.ts";
+import type { BottleneckReport, MetricFilters } from "../../metrics/api.ts";
+import { bottleneckLead, scopeLabel } from "../answer.ts";
+import { changeText, formatCount, formatDays, formatPercent } from "../blocks/format.ts";
 import { digestBlocks, digestFallback, type DigestData } from "../blocks/digest.ts";
+import { image, postable } from "../blocks/kit.ts";
 import { wipChartPng } from "../chart.ts";
 import type { DigestConfig } from "../config.ts";
 import type { BotMetrics } from "../metrics.ts";
+import { channelMetrics, scopeFilters, type ChannelTeams } from "../scope.ts";
 
 const DAY_MS = 86_400_000;
 
 export interface ScheduleDeps {
   client: webApi.WebClient;
   metrics: BotMetrics;
+  /** slack.channel_teams: what each channel may see (bot/scope.ts). */
+  channelTeams: ChannelTeams;
   log: { info(message: string): void; error(message: string): void };
   now?: () => number;
 }
 
-/** Gathers the digest's figures. Separate from posting so it can be checked on its own. */
-export async function buildDigest(metrics: BotMetrics, digest: DigestConfig, nowMs: number) {
-  const filters: MetricFilters & { sinceMs: number; untilMs: number } = {
+/**
+ * Gathers the digest's figures, as the digest's channel may see them (channel_teams). Separate from
+ * posting so it can be checked on its own.
+ */
+export async function buildDigest(allMetrics: BotMetrics, digest: DigestConfig, nowMs: number, channelTeams: ChannelTeams = {}) {
+  const metrics = channelMetrics(allMetrics, channelTeams, digest.channel);
+  const { filters } = scopeFilters(channelTeams, digest.channel, {
     sinceMs: nowMs - digest.window_days * DAY_MS,
     untilMs: nowMs,
     ...(digest.stream ? { stream: digest.stream } : {}),
     ...(digest.team ? { team: digest.team } : {}),
     // One bucket per month keeps the per-type rows few; totals are summed across them.
     period: "month",
-  };
+  } as MetricFilters & { sinceMs: number; untilMs: number });
   const length = filters.untilMs - filters.sinceMs;
   const previous = { ...filters, sinceMs: filters.sinceMs - length, untilMs: filters.sinceMs };
   const sum = <T>(rows: readonly T[], value: (row: T) => number) => rows.reduce((s, row) => s + value(row), 0);
@@ -74,32 +82,62 @@ export async function buildDigest(metrics: BotMetrics, digest: DigestConfig, now
         change: " ",
       },
     ],
-    bottlenecks: [
-      ...[...bottlenecks.timeInState].sort((a, b) => b.total_days - a.total_days).slice(0, 3)
-        .map((row) => `${row.state}: ${formatDays(row.total_days)} in total over ${row.items} items (median ${formatDays(row.median_days)})`),
-      ...bottlenecks.growingQueues.map((q) => `${q.state}: queue grew ${q.weeks_growing} weeks running (${q.queue_before} → ${q.queue_now})`),
-    ],
+    bottlenecks: bottleneckLines(bottlenecks),
     aging: bottlenecks.aging.map((row) => ({
       key: row.key, url: row.url, title: row.title,
       detail: `${formatDays(row.age_days)} in flow (limit ${formatDays(row.threshold_days)}), now ${row.current_state}`,
     })),
   };
-  const png = wipChartPng(loadRows, `Work in progress per day, ${windowLabel}`);
-  return { data, png };
+  // The day buckets of since..until include the partial day the window starts in; the chart shows
+  // exactly window_days whole-or-current days so its title and its bars agree.
+  const chartDays = new Set([...new Set(loadRows.map((row) => row.day))].sort().slice(-digest.window_days));
+  const chartTitle = `Work in progress per day, ${windowLabel} · ${data.scopeLabel || "all items"}`;
+  const png = wipChartPng(loadRows.filter((row) => chartDays.has(row.day)), chartTitle);
+  return { data, png, chartTitle, chartDays: chartDays.size };
 }
 
-/** Builds and posts one digest: the message, then the chart as a file in the same channel. */
+/**
+ * Led by what `/flow bottlenecks` leads with, then the other growing queues and waiting states.
+ * Time in active states is work being done, not a bottleneck, so it is not listed here.
+ */
+function bottleneckLines(report: BottleneckReport): string[] {
+  if (report.timeInState.length === 0 && report.growingQueues.length === 0) return [];
+  const lead = bottleneckLead(report);
+  const others = [
+    ...report.growingQueues.map((q) => ({ state: q.state, line: `${q.state}: queue grew ${q.weeks_growing} weeks running (${q.queue_before} → ${q.queue_now})` })),
+    ...report.timeInState.filter((row) => row.flow_state === "waiting").sort((a, b) => b.total_days - a.total_days)
+      .map((row) => ({ state: row.state, line: `${row.state}: waiting, ${formatDays(row.total_days)} over ${formatCount(row.items, "item")} (median ${formatDays(row.median_days)})` })),
+  ].filter((other) => other.state !== lead.state);
+  return [lead.line, ...others.map((other) => other.line)].slice(0, 3);
+}
+
+/**
+ * Builds and posts one digest with its chart inside the message: the PNG is uploaded first without
+ * sharing it anywhere, then the message carries it as an image block. Should Slack refuse the block
+ * (a file still being processed), the message goes out without it and the chart follows in its
+ * thread, so the figures are never held back by the picture.
+ */
 export async function runDigest(deps: ScheduleDeps, digest: DigestConfig): Promise<void> {
   const nowMs = (deps.now ?? Date.now)();
-  const { data, png } = await buildDigest(deps.metrics, digest, nowMs);
-  await deps.client.chat.postMessage({ channel: digest.channel, text: digestFallback(data), blocks: digestBlocks(data) });
-  await deps.client.filesUploadV2({
-    channel_id: digest.channel,
+  const { data, png, chartTitle } = await buildDigest(deps.metrics, digest, nowMs, deps.channelTeams);
+  const file = {
     file: png,
     filename: `flow-wip-${new Date(nowMs).toISOString().slice(0, 10)}.png`,
-    title: `Work in progress per day (${digest.name})`,
+    title: chartTitle,
     alt_text: "Stacked bars of work items in progress per day and item type",
-  });
+  };
+  const uploaded = await deps.client.filesUploadV2(file);
+  const fileId = (uploaded as { files?: { files?: { id?: string }[] }[] }).files?.[0]?.files?.[0]?.id;
+  const blocks = digestBlocks(data);
+  try {
+    if (!fileId) throw new Error("the upload returned no file id");
+    await deps.client.chat.postMessage({ channel: digest.channel, ...postable(digestFallback(data), [...blocks, image(fileId, chartTitle, file.alt_text)]) });
+  } catch (error) {
+    deps.log.error(`digest "${digest.name}": chart could not go in the message (${(error as Error).message}); posting it in the thread`);
+    const posted = await deps.client.chat.postMessage({ channel: digest.channel, ...postable(digestFallback(data), blocks) });
+    if (posted.ts) await deps.client.filesUploadV2({ ...file, channel_id: digest.channel, thread_ts: posted.ts });
+    else await deps.client.filesUploadV2({ ...file, channel_id: digest.channel });
+  }
   deps.log.info(`digest "${digest.name}" posted to ${digest.channel}`);
 }
 

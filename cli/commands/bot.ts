@@ -1,7 +1,9 @@
 // `flowpulse bot`: runs the Slack bot (the /flow command, digests, alerts) until SIGTERM/SIGINT.
-// `--run-digest NAME` and `--run-alerts` do one run now and exit, for trying a config out.
+// `--run-digest NAME` and `--run-alerts` do one run now and exit, for trying a config out. Like
+// serve, a running bot that owns the embedded store shares it with other local commands.
 import { createBot } from "../../bot/app.ts";
 import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
+import { shareStore } from "../../store/remote.ts";
 import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 
@@ -29,19 +31,30 @@ export async function botCommand(context: CommandContext, options: BotCommandOpt
   if (options.runDigest !== undefined && !slack.digests.some((digest) => digest.name === options.runDigest)) {
     throw new UsageError(`no digest named "${options.runDigest}" in slack.digests (configured: ${slack.digests.map((d) => d.name).join(", ") || "none"})`);
   }
+  // Through a running `flowpulse serve` when there is one; otherwise the bot opens the store.
   const store = await context.openStore();
   const once = options.runDigest !== undefined || options.runAlerts;
   const bot = createBot({ config: slack, metricsConfig: context.config.metrics, store, secrets, schedules: !once });
+  let share: { url: string; close(): Promise<void> } | undefined;
   try {
+    // chDB binds its data directory to one process: a long-running bot that opened it shares it as
+    // serve does, so import, metrics and one-off runs work beside it.
+    if (!once && store.kind === "embedded" && context.config.store.kind === "embedded") {
+      share = await shareStore(store, context.config.store.path, context.config.serve.share_port);
+      context.err(`[bot] store shared at ${share.url}\n`);
+    }
     if (options.runDigest !== undefined) {
       await bot.runDigest(options.runDigest);
       return 0;
     }
     if (options.runAlerts) {
-      for (const result of await bot.runAlerts()) {
-        context.out(`${result.rule}: ${result.evaluation.tripped ? "tripped" : "ok"}${result.posted ? ` (posted ${result.posted})` : ""} - ${result.evaluation.summary}\n`);
+      const results = await bot.runAlerts();
+      for (const result of results) {
+        if (result.error) context.out(`${result.rule}: failed - ${result.error}\n`);
+        else context.out(`${result.rule}: ${result.evaluation?.tripped ? "tripped" : "ok"}${result.posted ? ` (posted ${result.posted})` : ""} - ${result.evaluation?.summary ?? ""}\n`);
       }
-      return 0;
+      // A rule that could not post (the bot not invited, a wrong channel id) is for a person to fix.
+      return results.some((result) => result.error) ? 2 : 0;
     }
     await bot.start();
     await new Promise<void>((resolve) => {
@@ -52,6 +65,7 @@ export async function botCommand(context: CommandContext, options: BotCommandOpt
     await bot.stop();
     return 0;
   } finally {
+    await share?.close();
     await store.close();
   }
 }

@@ -48,7 +48,14 @@ export async function serveCommand(context: CommandContext, options: ServeOption
     }
     if (config.slack && options.bot !== false) {
       const slack = SlackConfigSchema.parse(config.slack);
-      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets: slackSecrets(slack.mode), schedules: true });
+      const secrets = (() => {
+        try {
+          return slackSecrets(slack.mode);
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+      })();
+      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets, schedules: true });
       const started = await bot.start();
       stops.push(() => bot.stop());
       parts.push(`Slack bot (${slack.mode}${started.port ? ` on :${started.port}` : ""})`);

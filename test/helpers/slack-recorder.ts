@@ -19,6 +19,8 @@ export interface SlackRecorder {
   url: string;
   apiUrl: string;
   calls: RecordedCall[];
+  /** channel id -> Slack error code: chat.postMessage to that channel answers { ok: false, error }. */
+  channelErrors: Map<string, string>;
   responseUrl(id: string): string;
   waitFor(predicate: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
   const calls: RecordedCall[] = [];
   const waiters: { predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }[] = [];
   let fileCounter = 0;
+  const channelErrors = new Map<string, string>();
   let base = "";
   const server: Server = createServer(async (request, response) => {
     const raw = await readBody(request);
@@ -71,6 +74,8 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     let answer: unknown = { ok: true };
     if (kind === "auth.test") {
       answer = { ok: true, url: "https://example.slack.com/", team: "Example", user: "flowpulse", team_id: "T0TEST", user_id: "U0BOT", bot_id: "B0BOT", is_enterprise_install: false };
+    } else if (kind === "chat.postMessage" && channelErrors.has(String(call.body.channel))) {
+      answer = { ok: false, error: channelErrors.get(String(call.body.channel)) };
     } else if (kind === "chat.postMessage") {
       answer = { ok: true, channel: call.body.channel, ts: `${Date.now() / 1000}`, message: { text: call.body.text } };
     } else if (kind === "files.getUploadURLExternal") {
@@ -93,6 +98,7 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     url: base,
     apiUrl: `${base}/api/`,
     calls,
+    channelErrors,
     responseUrl: (id) => `${base}/respond/${id}`,
     waitFor(predicate, timeoutMs = 10_000) {
       const found = calls.find(predicate);

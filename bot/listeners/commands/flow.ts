@@ -1,12 +1,13 @@
 // The `/flow` slash command. Slack wants an acknowledgement within 3 seconds, so we ack at once
 // and post the answer through the command's response_url when the figures are ready.
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
-import type { MetricFilters } from "../../../metrics/api.ts";
 import { computeAnswer } from "../../answer.ts";
 import { answerBlocks, answerFallback, errorBlocks, helpBlocks } from "../../blocks/answer.ts";
+import { postable, type Block } from "../../blocks/kit.ts";
 import type { SlackConfig } from "../../config.ts";
 import type { BotMetrics } from "../../metrics.ts";
 import { parseCommand } from "../../parse.ts";
+import { channelMetrics, channelTeam, resolveNames, scopeFilters } from "../../scope.ts";
 
 export interface FlowCommandDeps {
   config: SlackConfig;
@@ -26,36 +27,45 @@ export function accessProblem(config: SlackConfig, teamId: string, channelId: st
   return undefined;
 }
 
-/** The team a channel is limited to overrides whatever team the text asked for. */
-export function applyChannelTeam<F extends MetricFilters>(config: SlackConfig, channelId: string, filters: F): { filters: F; note?: string } {
-  const team = config.channel_teams[channelId];
-  if (!team) return { filters };
-  const note = filters.team && filters.team !== team ? `This channel only sees team ${team}'s data, so team:${filters.team} was ignored.` : undefined;
-  return { filters: { ...filters, team }, ...(note ? { note } : {}) };
-}
-
 export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<SlashCommand, "text" | "team_id" | "channel_id">, respond: RespondFn): Promise<void> {
+  const reply = (visibility: "in_channel" | "ephemeral", text: string, blocks: Block[]) =>
+    respond({ response_type: visibility, ...postable(text, blocks) });
   const refused = accessProblem(deps.config, command.team_id, command.channel_id);
   if (refused) {
-    await respond({ response_type: "ephemeral", text: refused, blocks: errorBlocks(refused) });
+    await reply("ephemeral", refused, errorBlocks(refused));
     return;
   }
   const parsed = parseCommand(command.text ?? "", { nowMs: (deps.now ?? Date.now)(), timezone: deps.timezone });
   if (!parsed.ok || parsed.metric === "help") {
     const problem = parsed.ok ? undefined : parsed.problem;
-    await respond({ response_type: "ephemeral", text: problem ?? "How to use /flow", blocks: helpBlocks(problem) });
+    await reply("ephemeral", problem ?? "How to use /flow", helpBlocks(problem));
     return;
   }
-  const { filters, note } = applyChannelTeam(deps.config, command.channel_id, parsed.filters);
   try {
-    const answer = await computeAnswer(deps.metrics, parsed.metric, filters, parsed.windowLabel);
+    // In a channel mapped to a team, team: is overridden anyway (with a note), so it is not
+    // checked: the refusal would list every team's name in a channel that sees only one.
+    const mapped = channelTeam(deps.config.channel_teams, command.channel_id) !== undefined;
+    const asked = mapped ? { ...parsed.filters, team: undefined } : parsed.filters;
+    let checked = asked;
+    if (asked.team || asked.stream || asked.flowType) {
+      let named = resolveNames(asked, await deps.metrics.names());
+      if (!named.ok) named = resolveNames(asked, await deps.metrics.names(true));
+      if (!named.ok) {
+        await reply("ephemeral", named.problem, helpBlocks(named.problem));
+        return;
+      }
+      checked = named.filters;
+    }
+    const { filters, note } = scopeFilters(deps.config.channel_teams, command.channel_id, mapped ? { ...checked, team: parsed.filters.team } : checked);
+    const metrics = channelMetrics(deps.metrics, deps.config.channel_teams, command.channel_id);
+    const answer = await computeAnswer(metrics, parsed.metric, filters, parsed.windowLabel);
     if (note) answer.notes.push(note);
-    await respond({ response_type: deps.config.public_answers ? "in_channel" : "ephemeral", text: answerFallback(answer), blocks: answerBlocks(answer) });
+    await reply(deps.config.public_answers ? "in_channel" : "ephemeral", answerFallback(answer), answerBlocks(answer));
   } catch (error) {
     // The person gets a plain sentence; the details go to the log (which never holds tokens).
     deps.log.error(`/flow ${parsed.metric} failed: ${(error as Error).message}`);
     const message = "Sorry, I could not get those figures just now. The error is logged; try again in a minute.";
-    await respond({ response_type: "ephemeral", text: message, blocks: errorBlocks(message) });
+    await reply("ephemeral", message, errorBlocks(message));
   }
 }
 
