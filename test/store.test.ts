@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model.ts";
 import { compactDerived } from "../pipeline/compact.ts";
-import { FlowSink, recoverPendingBatches } from "../pipeline/sink.ts";
+import { FlowSink } from "../pipeline/sink.ts";
+import { recoverPendingBatches } from "../store/derive.ts";
 import { migrate } from "../store/migrate.ts";
 import { splitStatements, sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
