@@ -10,8 +10,8 @@ import { nextVersion, nextVersions } from "../store/versions.ts";
 export { nextVersion, nextVersions };
 
 const QUEUE_COLUMNS = ["batch_id", "item_id"] as const;
-const ITEM_COLUMNS = ["item_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels", "created_at", "source_type", "deleted", "version"] as const;
-const TRANSITION_COLUMNS = ["event_id", "item_id", "from_state", "to_state", "to_flow_state", "at", "ingested_at", "version"] as const;
+export const ITEM_COLUMNS = ["item_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels", "created_at", "source_type", "deleted", "version"] as const;
+export const TRANSITION_COLUMNS = ["event_id", "item_id", "from_state", "to_state", "to_flow_state", "at", "ingested_at", "version"] as const;
 
 /** A work item's values in ITEM_COLUMNS order, created_at as epoch ms. */
 function workItemValues(item: WorkItem, version: number): unknown[] {

@@ -8,7 +8,7 @@ import type { Config } from "../../core/config.ts";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { addElapsed, parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
-import { encodeItems, encodeTransitions, FlowSink, nextVersion, nextVersions } from "../../pipeline/sink.ts";
+import { encodeItems, encodeTransitions, FlowSink, nextVersions } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor, type SearchPage } from "./collect.ts";
