@@ -37,7 +37,8 @@ export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = pr
 export async function connectStore(config: StoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   if (config.kind === "embedded") {
     const serve = findServe(config.path);
-    if (serve) return new RemoteStore(serve);
+    const remote = serve && (await RemoteStore.connect(serve, config.path));
+    if (remote) return remote;
   }
   return openStore(config, env);
 }

@@ -16,7 +16,8 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-function pidExists(pid: number): boolean {
+/** Whether some process has this pid (any process: pids are reused). */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
