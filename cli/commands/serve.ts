@@ -68,18 +68,6 @@ export async function serveCommand(context: CommandContext, options: ServeOption
       stops.push(() => share.close());
       parts.push(`store shared at ${share.url}`);
     }
-    // Units of work whose writer stopped before deriving them (a killed import through the share,
-    // a crashed sync) are derived here while serve runs, not only at its next start; a live
-    // writer's units are left to it (store/derive.ts).
-    stops.push(
-      every(RECOVER_EVERY_MS, () =>
-        recoverPendingBatches(store, SHARED_RECOVERY)
-          .then((derived) => derived > 0 && log(`[serve] derived ${derived} unit(s) of work a stopped writer left`))
-          .catch((error: Error) => log(`[serve] recovery failed: ${error.message}`)),
-      ),
-      every(PURGE_EVERY_MS, () => purgeDerivedBatches(store).catch((error: Error) => log(`[serve] queue purge failed: ${error.message}`))),
-    );
-    parts.push(`recovery (every ${RECOVER_EVERY_MS / 1000} s)`);
     if (config.sources.kafka && options.stream !== false) {
       const stream: StreamHandle = await runStream(config, { store, log, handleSignals: false });
       stops.push(() => stream.stop());
@@ -110,6 +98,18 @@ export async function serveCommand(context: CommandContext, options: ServeOption
       });
       parts.push(`Jira sync (${config.serve.jira_sync_cron})`);
     }
+    // Units of work whose writer stopped before deriving them (a killed import through the share,
+    // a crashed sync) are derived here while serve runs, not only at its next start; a live
+    // writer's units are left to it (store/derive.ts).
+    stops.push(
+      every(RECOVER_EVERY_MS, () =>
+        recoverPendingBatches(store, SHARED_RECOVERY)
+          .then((derived) => derived > 0 && log(`[serve] derived ${derived} unit(s) of work a stopped writer left`))
+          .catch((error: Error) => log(`[serve] recovery failed: ${error.message}`)),
+      ),
+      every(PURGE_EVERY_MS, () => purgeDerivedBatches(store).catch((error: Error) => log(`[serve] queue purge failed: ${error.message}`))),
+    );
+    parts.push(`recovery (every ${RECOVER_EVERY_MS / 1000} s)`);
     if (config.serve.compact_cron) {
       let running: Promise<unknown> = Promise.resolve();
       const task = cron.schedule(
