@@ -74,7 +74,10 @@ function abandoned(batch: PendingBatch, policy: RecoveryPolicy): boolean {
   return idle >= (alive === false ? policy.deadWriterGraceMs : policy.unknownWriterIdleMs);
 }
 
-/** Drops the queue rows and marks of units of work derived more than a day ago. */
+/**
+ * Drops the marks of units of work derived over ten minutes ago (which keeps the recovery scan
+ * small) and the queue rows of such units once a day old.
+ */
 export async function purgeDerivedBatches(store: Store): Promise<void> {
   await store.command(sqlFile("ops/purge_refresh_queue.sql"));
   await store.command(sqlFile("ops/purge_refresh_batches.sql"));

@@ -5,7 +5,7 @@ import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model
 import { compactDerived } from "../pipeline/compact.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import os from "node:os";
-import { deriveBatch, recoverPendingBatches, SHARED_RECOVERY } from "../store/derive.ts";
+import { deriveBatch, purgeDerivedBatches, recoverPendingBatches, SHARED_RECOVERY } from "../store/derive.ts";
 import { migrate } from "../store/migrate.ts";
 import { splitStatements, sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
@@ -212,5 +212,23 @@ describe("FlowSink", () => {
     expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, deadWriterGraceMs: 0 })).toBe(1);
     expect((await snapshot()).map((r) => r.item_id)).toContain("dead");
     await live.commit();
+  });
+
+  it("purges marks of units derived a while ago, and their queue rows once a day old, never a pending unit's", async () => {
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString().replace("T", " ").replace("Z", "");
+    await store.insertRows("refresh_batches", [
+      { batch_id: "old-derived", state: "queued", version: 1, owner: "", updated_at: ago(3000) },
+      { batch_id: "old-derived", state: "derived", version: 1, owner: "", updated_at: ago(2990) },
+      { batch_id: "old-pending", state: "writing", version: 1, owner: "", updated_at: ago(3000) },
+      { batch_id: "new-derived", state: "derived", version: 1, owner: "", updated_at: ago(1) },
+    ]);
+    await store.insertRows("refresh_queue", ["old-derived", "old-pending", "new-derived"].map((batch_id) => ({ batch_id, item_id: "p", queued_at: ago(3000) })));
+    await purgeDerivedBatches(store);
+    const marks = await store.query<{ batch_id: string }>("SELECT DISTINCT batch_id FROM refresh_batches WHERE batch_id LIKE '%-derived' OR batch_id = 'old-pending' ORDER BY batch_id");
+    expect(marks.map((m) => m.batch_id)).toEqual(["new-derived", "old-pending"]);
+    // The queue rows go on the next purge, once their unit has no mark left.
+    await purgeDerivedBatches(store);
+    const queued = await store.query<{ batch_id: string }>("SELECT DISTINCT batch_id FROM refresh_queue WHERE item_id = 'p' ORDER BY batch_id");
+    expect(queued.map((q) => q.batch_id)).toEqual(["new-derived", "old-pending"]);
   });
 });

@@ -31,11 +31,14 @@ export interface ServeOptions {
  * share that was killed, say). A look is one small aggregate over refresh_batches.
  */
 const RECOVER_EVERY_MS = 5_000;
-/** How often serve drops the queue rows of units derived more than a day ago. */
-const PURGE_EVERY_MS = 60 * 60_000;
+/** How often serve drops the marks of units derived a while ago (store/derive.ts purgeDerivedBatches). */
+const PURGE_EVERY_MS = 10 * 60_000;
 
-/** Runs `work` every `ms` (never two at once) until the returned stop() has awaited the last run. */
-function every(ms: number, work: () => Promise<unknown>): () => Promise<void> {
+/**
+ * Runs `work` every `ms`, first after `firstMs` (never two at once), until the returned stop()
+ * has awaited the last run.
+ */
+function every(ms: number, work: () => Promise<unknown>, firstMs = ms): () => Promise<void> {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout;
@@ -44,7 +47,7 @@ function every(ms: number, work: () => Promise<unknown>): () => Promise<void> {
       if (!stopped) timer = setTimeout(tick, ms);
     });
   };
-  timer = setTimeout(tick, ms);
+  timer = setTimeout(tick, firstMs);
   return async () => {
     stopped = true;
     clearTimeout(timer);
@@ -107,7 +110,8 @@ export async function serveCommand(context: CommandContext, options: ServeOption
           .then((derived) => derived > 0 && log(`[serve] derived ${derived} unit(s) of work a stopped writer left`))
           .catch((error: Error) => log(`[serve] recovery failed: ${error.message}`)),
       ),
-      every(PURGE_EVERY_MS, () => purgeDerivedBatches(store).catch((error: Error) => log(`[serve] queue purge failed: ${error.message}`))),
+      // First soon after start: a store upgraded from before 0005 brings every mark it ever made.
+      every(PURGE_EVERY_MS, () => purgeDerivedBatches(store).catch((error: Error) => log(`[serve] queue purge failed: ${error.message}`)), 30_000),
     );
     parts.push(`recovery (every ${RECOVER_EVERY_MS / 1000} s)`);
     if (config.serve.compact_cron) {
