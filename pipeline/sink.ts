@@ -150,8 +150,9 @@ export class FlowSink {
   /**
    * The current unit of work, marked 'writing' before this write's rows are sent. Concurrent
    * writes into one unit all wait for the mark: rows stored before it would be invisible to
-   * recovery if the process stopped in between. The mark also tells a recovering process that
-   * rows may still be landing, so a derive it runs meanwhile cannot close the unit.
+   * recovery if the process stopped in between. The mark names this process as the writer, so
+   * recovery elsewhere leaves the unit alone while it runs, and its version outranks the
+   * 'derived' mark of any derive that started reading before it.
    */
   private async openBatch(): Promise<string> {
     if (!this.pendingBatch) this.pendingBatch = randomUUID();
