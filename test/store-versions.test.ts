@@ -95,6 +95,8 @@ describe("row versions", () => {
   const runs = [
     ...[0, 1, 2].map(() => ({ items: 20 + Math.floor(random() * 40), batchSize: 2 + Math.floor(random() * 9) })),
     ...[0, 1].map(() => ({ items: 1500 + Math.floor(random() * 500), batchSize: 3500 + Math.floor(random() * 1000) })),
+    // Every original line in one large write, the corrections alone in a small one after it.
+    { items: 25_000, batchSize: 100_000 },
   ];
   for (const [run, { items, batchSize }] of runs.entries()) {
     it(`keeps the correction a later line makes (${items} items, ${batchSize} records per write)`, async () => {
