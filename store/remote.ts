@@ -38,10 +38,12 @@ interface Ping {
 export const INSERT_CHUNK_BYTES = 16 << 20;
 /** What serve accepts in one insert request: a chunk plus the rest of its last line, with room. */
 const MAX_INSERT_BYTES = 256 << 20;
-/** How long serve may take to start answering any request: a live serve answers at once. */
+/**
+ * How long serve may stay silent: a live serve sends its answer's headers at once and a space
+ * every HEARTBEAT_MS while the statement runs, so a long derive is told from a stopped serve.
+ */
 const ANSWER_TIMEOUT_MS = 5_000;
-/** How long a statement may run in serve once it has started answering (a large derive). */
-const WORK_TIMEOUT_MS = 30 * 60_000;
+const HEARTBEAT_MS = 1_000;
 
 const serveFile = (dataPath: string) => path.join(dataPath, "serve.json");
 
@@ -104,11 +106,8 @@ export class RemoteStore implements Store {
     return store;
   }
 
-  async ping(): Promise<Ping> {
-    const response = await this.fetch("/v1/ping", { method: "GET" });
-    // A serve from before the schema check has no ping: it runs an older schema.
-    if (response.status === 404) throw new StoreError(`flowpulse serve (pid ${this.serve.pid}) runs an older flowpulse (it does not tell its schema): restart serve`);
-    return this.answer<Ping>(response);
+  ping(): Promise<Ping> {
+    return this.request<Ping>("/v1/ping", { method: "GET" });
   }
 
   query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
@@ -167,47 +166,58 @@ export class RemoteStore implements Store {
 
   private async sendRows(table: string, columns: readonly string[], bytes: Buffer): Promise<void> {
     const query = new URLSearchParams({ table, columns: columns.join(",") });
-    const response = await this.fetch(`/v1/insert?${query}`, { method: "POST", body: new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length), headers: { "content-type": "application/octet-stream" } });
-    await this.answer(response);
+    await this.request(`/v1/insert?${query}`, { method: "POST", body: new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length), headers: { "content-type": "application/octet-stream" } });
   }
 
-  private async call<T>(request: Request): Promise<T> {
-    const response = await this.fetch("/v1/store", { method: "POST", body: JSON.stringify(request), headers: { "content-type": "application/json" } });
-    return this.answer<T>(response);
+  private call<T>(request: Request): Promise<T> {
+    return this.request<T>("/v1/store", { method: "POST", body: JSON.stringify(request), headers: { "content-type": "application/json" } });
   }
 
-  /** Sends a request; serve must start answering within ANSWER_TIMEOUT_MS. */
-  private async fetch(route: string, init: RequestInit): Promise<Response> {
+  /**
+   * Sends a request and reads serve's answer, which must keep coming: headers within
+   * ANSWER_TIMEOUT_MS, then a byte at least that often until the result.
+   */
+  private async request<T>(route: string, init: RequestInit): Promise<T> {
     const { pid, url, token } = this.serve;
-    const answering = new AbortController();
-    const timer = setTimeout(() => answering.abort(), ANSWER_TIMEOUT_MS);
+    const silent = new AbortController();
+    const timer = setTimeout(() => silent.abort(), ANSWER_TIMEOUT_MS);
+    const failed = (error: unknown, what: string) =>
+      silent.signal.aborted
+        ? new StoreError(`flowpulse serve (pid ${pid}) owns the store but did not answer in ${ANSWER_TIMEOUT_MS / 1000} s (stopped? \`kill -CONT ${pid}\` or restart it)`, { cause: error })
+        : new StoreError(`flowpulse serve (pid ${pid}) ${what} (${causeOf(error)}): restart it`, { cause: error });
     try {
-      return await fetch(`${url}${route}`, {
-        ...init,
-        headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` },
-        signal: AbortSignal.any([answering.signal, AbortSignal.timeout(WORK_TIMEOUT_MS)]),
-      });
-    } catch (error) {
-      if (answering.signal.aborted) {
-        throw new StoreError(`flowpulse serve (pid ${pid}) owns the store but did not answer in ${ANSWER_TIMEOUT_MS / 1000} s (stopped? \`kill -CONT ${pid}\` or restart it)`, { cause: error });
+      let response: Response;
+      try {
+        response = await fetch(`${url}${route}`, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` },
+          signal: silent.signal,
+        });
+      } catch (error) {
+        throw failed(error, `owns the store but cannot be reached at ${url}`);
       }
-      throw new StoreError(`flowpulse serve (pid ${pid}) owns the store but cannot be reached at ${url} (${causeOf(error)}): restart it`, { cause: error });
+      // A serve from before the schema check has no ping: it runs an older schema.
+      if (response.status === 404 && route === "/v1/ping") throw new StoreError(`flowpulse serve (pid ${pid}) runs an older flowpulse (it does not tell its schema): restart serve`);
+      const chunks: Uint8Array[] = [];
+      try {
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          timer.refresh();
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+        }
+      } catch (error) {
+        throw failed(error, "stopped answering midway");
+      }
+      // Leading spaces are the heartbeats; JSON.parse skips them.
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { result?: T; error?: string };
+      if (body.error !== undefined) throw new StoreError(body.error);
+      if (!response.ok) throw new StoreError(`flowpulse serve (pid ${pid}) answered ${response.status}`);
+      return body.result as T;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Reads serve's answer: serve sends its headers at once and the result when the work is done. */
-  private async answer<T>(response: Response): Promise<T> {
-    let body: { result?: T; error?: string };
-    try {
-      body = (await response.json()) as { result?: T; error?: string };
-    } catch (error) {
-      throw new StoreError(`flowpulse serve (pid ${this.serve.pid}) stopped answering midway (${causeOf(error)}): is it still running?`, { cause: error });
-    }
-    if (body.error !== undefined) throw new StoreError(body.error);
-    if (!response.ok) throw new StoreError(`flowpulse serve (pid ${this.serve.pid}) answered ${response.status}`);
-    return body.result as T;
   }
 }
 
@@ -238,7 +248,9 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
   const expected = Buffer.from(`Bearer ${token}`);
   const schema = await appliedLevel(store);
   const server = http.createServer(async (req, res) => {
+    let heartbeat: NodeJS.Timeout | undefined;
     const reply = (status: number, body: unknown) => {
+      clearInterval(heartbeat);
       if (!res.headersSent) res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
@@ -250,10 +262,13 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (req.method !== "POST" || (route.pathname !== "/v1/store" && route.pathname !== "/v1/insert")) return reply(404, { error: "not found" });
       const body = await readBody(req, MAX_INSERT_BYTES);
       if (!body) return reply(413, { error: `flowpulse serve takes at most ${MAX_INSERT_BYTES >> 20} MB per request` });
-      // Headers go out now and the result when the work is done: the client knows within
-      // seconds that serve is alive, however long the statement runs. Errors travel in the body.
+      // Headers go out now, a space every second while the work runs, and the result when it is
+      // done: the client knows within seconds whether serve is alive, however long the
+      // statement runs. Errors travel in the body.
       res.writeHead(200, { "content-type": "application/json" });
       res.flushHeaders();
+      heartbeat = setInterval(() => res.write(" "), HEARTBEAT_MS);
+      res.once("close", () => clearInterval(heartbeat));
       if (route.pathname === "/v1/insert") {
         const table = route.searchParams.get("table") ?? "";
         const columns = (route.searchParams.get("columns") ?? "").split(",");

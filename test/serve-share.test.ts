@@ -99,6 +99,31 @@ describe("flowpulse serve's share", () => {
     await stopped(serve);
   }, 120_000);
 
+  it("waits for a statement longer than 5 s, and fails within seconds when serve freezes during one", async () => {
+    const data = path.join(dir, "long");
+    const serve = await startServe(data);
+    const store = new RemoteStore(findServe(data)!);
+    // Seven seconds of sleeping, half a second per one-row block: no CPU spent.
+    const slow = "SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(14) SETTINGS max_block_size = 1";
+    expect(await store.query(slow)).toEqual([{ s: 0 }]);
+
+    const started = Date.now();
+    const running = store.query(slow).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    serve.kill("SIGSTOP");
+    try {
+      const failed = await running;
+      expect(failed?.message).toBe(`flowpulse serve (pid ${serve.pid}) owns the store but did not answer in 5 s (stopped? \`kill -CONT ${serve.pid}\` or restart it)`);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      serve.kill("SIGCONT");
+    }
+    await stopped(serve);
+  }, 120_000);
+
   it("removes and ignores a serve.json whose pid now names an unrelated live process", async () => {
     const data = path.join(dir, "stale");
     mkdirSync(data, { recursive: true });
