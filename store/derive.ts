@@ -31,15 +31,20 @@ export interface RecoveryPolicy {
   exclusive: boolean;
   /** How long a unit of a writer known to be dead stays untouched: its last write may still be landing. */
   deadWriterGraceMs: number;
-  /** The same for a writer whose life cannot be told (another host, a store from before 0005). */
-  unknownWriterIdleMs: number;
+  /**
+   * How long a unit of any other writer may go without a mark before it is derived anyway: its
+   * writer's life cannot be told (another host, marks from before 0005), or it lives but left
+   * the unit (a sync in this very process that failed midway). Should it write again, its next
+   * mark outranks the 'derived' one and the unit is derived again.
+   */
+  idleWriterMs: number;
 }
 
 /** For a store this process alone can write to (embedded, just opened): nothing else is landing. */
-export const EXCLUSIVE_RECOVERY: RecoveryPolicy = { exclusive: true, deadWriterGraceMs: 0, unknownWriterIdleMs: 0 };
+export const EXCLUSIVE_RECOVERY: RecoveryPolicy = { exclusive: true, deadWriterGraceMs: 0, idleWriterMs: 0 };
 
 /** For a running store shared with other writers (serve, a ClickHouse server). */
-export const SHARED_RECOVERY: RecoveryPolicy = { exclusive: false, deadWriterGraceMs: 5_000, unknownWriterIdleMs: 10 * 60_000 };
+export const SHARED_RECOVERY: RecoveryPolicy = { exclusive: false, deadWriterGraceMs: 5_000, idleWriterMs: 10 * 60_000 };
 
 interface PendingBatch {
   batch_id: string;
@@ -50,8 +55,8 @@ interface PendingBatch {
 }
 
 /**
- * Derives units of work their writer abandoned: it died (or, when that cannot be told, has not
- * marked the unit for a long time) before deriving. A live writer's units are left to it.
+ * Derives units of work their writer abandoned: it died, or has not marked the unit for a long
+ * time, before deriving. A live writer's units are otherwise left to it.
  * Returns how many were derived. Safe to run at any time, from any process.
  */
 export async function recoverPendingBatches(store: Store, policy: RecoveryPolicy = EXCLUSIVE_RECOVERY): Promise<number> {
@@ -68,10 +73,8 @@ export async function recoverPendingBatches(store: Store, policy: RecoveryPolicy
 function abandoned(batch: PendingBatch, policy: RecoveryPolicy): boolean {
   if (policy.exclusive) return true;
   const idle = Number(batch.idle_ms);
-  if (batch.mark_owner === selfOwner()) return false;
-  const alive = ownerAlive(batch.mark_owner);
-  if (alive === true) return false;
-  return idle >= (alive === false ? policy.deadWriterGraceMs : policy.unknownWriterIdleMs);
+  const gone = batch.mark_owner !== selfOwner() && ownerAlive(batch.mark_owner) === false;
+  return idle >= (gone ? policy.deadWriterGraceMs : policy.idleWriterMs);
 }
 
 /**

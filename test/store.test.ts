@@ -211,7 +211,14 @@ describe("FlowSink", () => {
     expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, deadWriterGraceMs: 60_000 })).toBe(0);
     expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, deadWriterGraceMs: 0 })).toBe(1);
     expect((await snapshot()).map((r) => r.item_id)).toContain("dead");
+    // A live writer's unit left without a mark for long (a sync here that failed midway) is
+    // derived too; a later write of it outranks that and keeps it pending for its own commit.
+    expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, idleWriterMs: 0 })).toBe(1);
+    expect((await snapshot()).map((r) => r.item_id)).toContain("live");
+    await live.write({ transitions: [move("live", "1", "Doing", "active", "2026-03-02T00:00:00Z")] });
+    expect(await store.query(sqlFile("ops/pending_batches.sql"))).toHaveLength(1);
     await live.commit();
+    expect(await store.query(sqlFile("ops/pending_batches.sql"))).toEqual([]);
   });
 
   it("purges marks of units derived a while ago, and their queue rows once a day old, never a pending unit's", async () => {
