@@ -3,19 +3,15 @@
 // metric views see the change. Storing is idempotent: the tables collapse repeats by key.
 import { randomUUID } from "node:crypto";
 import type { Rejection, Transition, WorkItem } from "../core/model.ts";
-import { sqlFile, sqlFolder } from "../store/sql.ts";
+import { deriveBatch, markBatch } from "../store/derive.ts";
 import type { Store } from "../store/store.ts";
+import { nextVersion, nextVersions } from "../store/versions.ts";
 
-let lastVersion = 0;
-/** Strictly increasing per process (microseconds), so a later rebuild always wins a tie. */
-export function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
-}
+export { nextVersion, nextVersions };
 
 const QUEUE_COLUMNS = ["batch_id", "item_id"] as const;
-const ITEM_COLUMNS = ["item_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels", "created_at", "source_type", "deleted", "version"] as const;
-const TRANSITION_COLUMNS = ["event_id", "item_id", "from_state", "to_state", "to_flow_state", "at", "ingested_at"] as const;
+export const ITEM_COLUMNS = ["item_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels", "created_at", "source_type", "deleted", "version"] as const;
+export const TRANSITION_COLUMNS = ["event_id", "item_id", "from_state", "to_state", "to_flow_state", "at", "ingested_at", "version"] as const;
 
 /** A work item's values in ITEM_COLUMNS order, created_at as epoch ms. */
 function workItemValues(item: WorkItem, version: number): unknown[] {
@@ -23,23 +19,26 @@ function workItemValues(item: WorkItem, version: number): unknown[] {
 }
 
 /** A transition's values in TRANSITION_COLUMNS order, times as epoch ms. */
-function transitionValues(t: Transition, ingestedAtMs: number): unknown[] {
-  return [t.event_id, t.item_id, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at), ingestedAtMs];
+function transitionValues(t: Transition, ingestedAtMs: number, version: number): unknown[] {
+  return [t.event_id, t.item_id, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at), ingestedAtMs, version];
 }
 
 /**
- * Rows for writeEncoded() as JSONCompactEachRow text. Bulk writers may encode on another thread;
- * `version` must come from nextVersion() in the encoding thread. All rows go through one
- * JSON.stringify call (about half the cost of one call per row), which leaves commas between the
- * rows' arrays; ClickHouse reads them as row separators, like newlines. Every encoded text ends
- * with a newline, so texts can be concatenated.
+ * Rows for writeEncoded() as JSONCompactEachRow text. Bulk writers may encode on another thread.
+ * Rows are numbered in input order from `firstVersion`, a block reserved with
+ * nextVersions(rows.length) in the encoding thread (or the block's first version plus the rows
+ * encoded before, for a slice): of two rows of the same record the later one wins, also when
+ * they land in concurrent writes. All rows go through one JSON.stringify call (about half the
+ * cost of one call per row), which leaves commas between the rows' arrays; ClickHouse reads them
+ * as row separators, like newlines. Every encoded text ends with a newline, so texts can be
+ * concatenated.
  */
-export function encodeItems(items: readonly WorkItem[], version: number): string {
-  return items.length === 0 ? "" : JSON.stringify(items.map((item) => workItemValues(item, version))).slice(1, -1) + "\n";
+export function encodeItems(items: readonly WorkItem[], firstVersion: number): string {
+  return items.length === 0 ? "" : JSON.stringify(items.map((item, i) => workItemValues(item, firstVersion + i))).slice(1, -1) + "\n";
 }
 
-export function encodeTransitions(transitions: readonly Transition[], ingestedAtMs: number): string {
-  return transitions.length === 0 ? "" : JSON.stringify(transitions.map((t) => transitionValues(t, ingestedAtMs))).slice(1, -1) + "\n";
+export function encodeTransitions(transitions: readonly Transition[], ingestedAtMs: number, firstVersion: number): string {
+  return transitions.length === 0 ? "" : JSON.stringify(transitions.map((t, i) => transitionValues(t, ingestedAtMs, firstVersion + i))).slice(1, -1) + "\n";
 }
 
 export interface WriteBatch {
@@ -71,6 +70,8 @@ export class FlowSink {
   private pendingBatch: string | null = null;
   private batchRecorded: Promise<void> = Promise.resolve();
   private pendingItems = new Set<string>();
+  /** Writes of the current unit of work still landing. */
+  private writing = 0;
   readonly counts: SinkCounts = { items: 0, transitions: 0, rejected: 0, derivedBatches: 0 };
 
   constructor(private readonly store: Store) {}
@@ -89,26 +90,34 @@ export class FlowSink {
     for (const transition of transitions) itemIds.push(transition.item_id);
     await this.writeEncoded({
       itemIds,
-      items: { lines: encodeItems(items, nextVersion()), count: items.length },
-      transitions: { lines: encodeTransitions(transitions, Date.now()), count: transitions.length },
+      items: { lines: encodeItems(items, nextVersions(items.length)), count: items.length },
+      transitions: { lines: encodeTransitions(transitions, Date.now(), nextVersions(transitions.length)), count: transitions.length },
     });
   }
 
   /** write() for rows encoded elsewhere (a parse worker), so this thread only stores them. */
   async writeEncoded(batch: EncodedBatch): Promise<void> {
     if (batch.items.count === 0 && batch.transitions.count === 0) return;
-    const batchId = await this.openBatch();
-    const queued: string[][] = [];
-    for (const itemId of batch.itemIds) {
-      if (!this.pendingItems.has(itemId)) {
-        this.pendingItems.add(itemId);
-        queued.push([batchId, itemId]);
+    this.writing += 1;
+    try {
+      const batchId = await this.openBatch();
+      const queued: string[][] = [];
+      for (const itemId of batch.itemIds) {
+        if (!this.pendingItems.has(itemId)) {
+          this.pendingItems.add(itemId);
+          queued.push([batchId, itemId]);
+        }
       }
+      // Queue first: if the process stops after the rows land, recovery still derives them.
+      await this.store.insertCompact("refresh_queue", QUEUE_COLUMNS, queued);
+      // Items and transitions are independent tables: stored side by side.
+      await Promise.all([this.insertEncoded("work_items", ITEM_COLUMNS, batch.items), this.insertEncoded("transitions", TRANSITION_COLUMNS, batch.transitions)]);
+    } finally {
+      this.writing -= 1;
     }
-    // Queue first: if the process stops after the rows land, the next start still derives them.
-    await this.store.insertCompact("refresh_queue", QUEUE_COLUMNS, queued);
-    // Items and transitions are independent tables: stored side by side.
-    await Promise.all([this.insertEncoded("work_items", ITEM_COLUMNS, batch.items), this.insertEncoded("transitions", TRANSITION_COLUMNS, batch.transitions)]);
+    // Once no write of the unit is landing, it says so: a derive that saw this mark read every
+    // row written so far (store/derive.ts).
+    if (this.writing === 0 && this.pendingBatch) await markBatch(this.store, this.pendingBatch, "queued");
     this.counts.items += batch.items.count;
     this.counts.transitions += batch.transitions.count;
   }
@@ -130,36 +139,28 @@ export class FlowSink {
   async commit(): Promise<void> {
     if (!this.pendingBatch) return;
     const batchId = this.pendingBatch;
-    await deriveBatch(this.store, batchId);
+    // This sink is the unit's only writer and its writes have settled: a version taken now is
+    // above every mark it made.
+    await deriveBatch(this.store, batchId, nextVersion());
     this.pendingBatch = null;
     this.pendingItems.clear();
     this.counts.derivedBatches += 1;
   }
 
+  /**
+   * The current unit of work, marked 'writing' before this write's rows are sent. Concurrent
+   * writes into one unit all wait for the mark: rows stored before it would be invisible to
+   * recovery if the process stopped in between. The mark names this process as the writer, so
+   * recovery elsewhere leaves the unit alone while it runs, and its version outranks the
+   * 'derived' mark of any derive that started reading before it.
+   */
   private async openBatch(): Promise<string> {
-    if (!this.pendingBatch) {
-      const batchId = randomUUID();
-      this.pendingBatch = batchId;
-      this.batchRecorded = this.store.insertRows("refresh_batches", [{ batch_id: batchId, state: "queued" }]);
-    }
+    if (!this.pendingBatch) this.pendingBatch = randomUUID();
     const batchId = this.pendingBatch;
-    // Concurrent writes into one unit of work all wait for its "queued" marker: rows stored
-    // before the marker would be invisible to recovery if the process stopped in between.
-    await this.batchRecorded;
+    // Marks go out one after another, so their versions are in the order they are stored.
+    const marked = this.batchRecorded.catch(() => undefined).then(() => markBatch(this.store, batchId, "writing"));
+    this.batchRecorded = marked;
+    await marked;
     return batchId;
   }
-}
-
-export async function deriveBatch(store: Store, batchId: string): Promise<void> {
-  for (const step of sqlFolder("derive")) {
-    await store.command(step.text, { batch_id: batchId, version: nextVersion() });
-  }
-  await store.insertRows("refresh_batches", [{ batch_id: batchId, state: "derived" }]);
-}
-
-/** Derives batches a stopped process left queued. Safe to run at every start. */
-export async function recoverPendingBatches(store: Store): Promise<number> {
-  const pending = await store.query<{ batch_id: string }>(sqlFile("ops/pending_batches.sql"));
-  for (const { batch_id } of pending) await deriveBatch(store, batch_id);
-  return pending.length;
 }

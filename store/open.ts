@@ -1,8 +1,8 @@
 // Opens the configured store, brings its schema up to date and finishes derivations a stopped
 // process left behind. Every command that touches data starts here.
 import type { StoreConfig } from "../core/config.ts";
-import { recoverPendingBatches } from "../pipeline/sink.ts";
 import { ChdbStore } from "./chdb.ts";
+import { EXCLUSIVE_RECOVERY, recoverPendingBatches, SHARED_RECOVERY } from "./derive.ts";
 import { migrate } from "./migrate.ts";
 import { findServe, RemoteStore } from "./remote.ts";
 import { ClickHouseServerStore } from "./server.ts";
@@ -21,7 +21,9 @@ export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = pr
         });
   try {
     await migrate(store);
-    await recoverPendingBatches(store);
+    // An embedded store is this process's alone: whatever is pending was left by a stopped
+    // process. A server may have other writers at work, whose units are theirs to derive.
+    await recoverPendingBatches(store, config.kind === "embedded" ? EXCLUSIVE_RECOVERY : SHARED_RECOVERY);
   } catch (error) {
     await store.close();
     throw error;
@@ -36,7 +38,8 @@ export async function openStore(config: StoreConfig, env: NodeJS.ProcessEnv = pr
 export async function connectStore(config: StoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   if (config.kind === "embedded") {
     const serve = findServe(config.path);
-    if (serve) return new RemoteStore(serve);
+    const remote = serve && (await RemoteStore.connect(serve, config.path));
+    if (remote) return remote;
   }
   return openStore(config, env);
 }

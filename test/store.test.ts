@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema, type Transition } from "../core/model.ts";
 import { compactDerived } from "../pipeline/compact.ts";
-import { FlowSink, recoverPendingBatches } from "../pipeline/sink.ts";
+import { FlowSink } from "../pipeline/sink.ts";
+import os from "node:os";
+import { deriveBatch, purgeDerivedBatches, recoverPendingBatches, SHARED_RECOVERY } from "../store/derive.ts";
 import { migrate } from "../store/migrate.ts";
 import { splitStatements, sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
@@ -178,5 +180,62 @@ describe("FlowSink", () => {
     const rows = await store.query("SELECT source, reference, reason FROM rejected_records");
     expect(rows).toEqual([{ source: "test", reference: "file.jsonl:7", reason: "at: timestamp is missing" }]);
     expect(sink.counts.rejected).toBe(1);
+  });
+
+  it("keeps a unit pending when a write lands after a recovering derive saw its marks", async () => {
+    const pending = () => store.query<{ batch_id: string; mark_version: string }>(sqlFile("ops/pending_batches.sql"));
+    const sink = new FlowSink(store);
+    await sink.write({ items: [item("m")], transitions: [move("m", "c", "To Do", "new", "2026-03-01T00:00:00Z")] });
+    const [seen] = await pending();
+    expect(seen).toBeDefined();
+    // Another process recovers the unit from what it saw; meanwhile the writer stores one more row.
+    await sink.write({ transitions: [move("m", "1", "Doing", "active", "2026-03-02T00:00:00Z")] });
+    await deriveBatch(store, seen!.batch_id, Number(seen!.mark_version));
+    // The derive may or may not have read the new row; its mark must not close the unit.
+    expect((await pending()).map((p) => p.batch_id)).toEqual([seen!.batch_id]);
+    // The writer commits, and the unit is derived with both rows.
+    await sink.commit();
+    expect(await pending()).toEqual([]);
+    expect((await snapshot()).find((r) => r.item_id === "m")).toMatchObject({ outcome: "open", started_at: "2026-03-02 00:00:00.000" });
+  });
+
+  it("recovers, in a shared store, only the units whose writer is gone", async () => {
+    const live = new FlowSink(store);
+    await live.write({ items: [item("live")], transitions: [move("live", "c", "To Do", "new", "2026-03-01T00:00:00Z")] });
+    // This process's own unit: its writer is alive, so recovery leaves it alone.
+    expect(await recoverPendingBatches(store, SHARED_RECOVERY)).toBe(0);
+    // A unit marked by a process of this host that no longer runs (pid 2^22 + 1 is above pid_max).
+    await store.insertRows("refresh_queue", [{ batch_id: "dead-writer", item_id: "dead" }]);
+    await store.insertRows("refresh_batches", [{ batch_id: "dead-writer", state: "writing", version: 1, owner: `${os.hostname()}:4194305:1` }]);
+    await store.insertRows("transitions", [{ event_id: "c", item_id: "dead", from_state: "", to_state: "To Do", to_flow_state: "new", at: "2026-03-01 00:00:00.000", ingested_at: "2026-03-01 00:00:00.000", version: 1 }]);
+    expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, deadWriterGraceMs: 60_000 })).toBe(0);
+    expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, deadWriterGraceMs: 0 })).toBe(1);
+    expect((await snapshot()).map((r) => r.item_id)).toContain("dead");
+    // A live writer's unit left without a mark for long (a sync here that failed midway) is
+    // derived too; a later write of it outranks that and keeps it pending for its own commit.
+    expect(await recoverPendingBatches(store, { ...SHARED_RECOVERY, idleWriterMs: 0 })).toBe(1);
+    expect((await snapshot()).map((r) => r.item_id)).toContain("live");
+    await live.write({ transitions: [move("live", "1", "Doing", "active", "2026-03-02T00:00:00Z")] });
+    expect(await store.query(sqlFile("ops/pending_batches.sql"))).toHaveLength(1);
+    await live.commit();
+    expect(await store.query(sqlFile("ops/pending_batches.sql"))).toEqual([]);
+  });
+
+  it("purges marks of units derived a while ago, and their queue rows once a day old, never a pending unit's", async () => {
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString().replace("T", " ").replace("Z", "");
+    await store.insertRows("refresh_batches", [
+      { batch_id: "old-derived", state: "queued", version: 1, owner: "", updated_at: ago(3000) },
+      { batch_id: "old-derived", state: "derived", version: 1, owner: "", updated_at: ago(2990) },
+      { batch_id: "old-pending", state: "writing", version: 1, owner: "", updated_at: ago(3000) },
+      { batch_id: "new-derived", state: "derived", version: 1, owner: "", updated_at: ago(1) },
+    ]);
+    await store.insertRows("refresh_queue", ["old-derived", "old-pending", "new-derived"].map((batch_id) => ({ batch_id, item_id: "p", queued_at: ago(3000) })));
+    await purgeDerivedBatches(store);
+    const marks = await store.query<{ batch_id: string }>("SELECT DISTINCT batch_id FROM refresh_batches WHERE batch_id LIKE '%-derived' OR batch_id = 'old-pending' ORDER BY batch_id");
+    expect(marks.map((m) => m.batch_id)).toEqual(["new-derived", "old-pending"]);
+    // The queue rows go on the next purge, once their unit has no mark left.
+    await purgeDerivedBatches(store);
+    const queued = await store.query<{ batch_id: string }>("SELECT DISTINCT batch_id FROM refresh_queue WHERE item_id = 'p' ORDER BY batch_id");
+    expect(queued.map((q) => q.batch_id)).toEqual(["new-derived", "old-pending"]);
   });
 });

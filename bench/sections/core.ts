@@ -7,7 +7,8 @@ import { importFiles } from "../../connectors/file/import.ts";
 import * as metrics from "../../metrics/query.ts";
 import type { MetricFilters } from "../../metrics/api.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
-import { deriveBatch } from "../../pipeline/sink.ts";
+import { deriveBatch } from "../../store/derive.ts";
+import { nextVersion } from "../../store/versions.ts";
 import { openStore } from "../../store/open.ts";
 import type { Store } from "../../store/store.ts";
 import { writeBenchJsonl } from "../generate.ts";
@@ -131,7 +132,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const liveBatch = `bench-live-${Date.now()}`;
     const spread = Array.from({ length: Math.min(1000, items) }, (_, k) => [liveBatch, `bench:B-${String(Math.floor((k * items) / Math.min(1000, items))).padStart(width, "0")}`]);
     await store.insertCompact("refresh_queue", ["batch_id", "item_id"], spread);
-    await deriveBatch(store, liveBatch);
+    await deriveBatch(store, liveBatch, nextVersion());
     const live = await timeMetrics("live store (1,000 spread items re-derived)");
     const compactStart = performance.now();
     await compactDerived(store);

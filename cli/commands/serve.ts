@@ -8,6 +8,7 @@ import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
 import { runStream, type StreamHandle } from "../../connectors/kafka/run.ts";
+import { purgeDerivedBatches, recoverPendingBatches, SHARED_RECOVERY } from "../../store/derive.ts";
 import { openStore } from "../../store/open.ts";
 import { findServe, shareStore } from "../../store/remote.ts";
 import type { CommandContext } from "../context.ts";
@@ -23,6 +24,35 @@ export interface ServeOptions {
   until?: Promise<unknown>;
   /** Called once every part is up. */
   onReady?(parts: string[]): void;
+}
+
+/**
+ * How often serve looks for units of work a stopped writer left underived (an import through the
+ * share that was killed, say). A look is one small aggregate over refresh_batches.
+ */
+const RECOVER_EVERY_MS = 5_000;
+/** How often serve drops the marks of units derived a while ago (store/derive.ts purgeDerivedBatches). */
+const PURGE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Runs `work` every `ms`, first after `firstMs` (never two at once), until the returned stop()
+ * has awaited the last run.
+ */
+function every(ms: number, work: () => Promise<unknown>, firstMs = ms): () => Promise<void> {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout;
+  const tick = () => {
+    running = work().finally(() => {
+      if (!stopped) timer = setTimeout(tick, ms);
+    });
+  };
+  timer = setTimeout(tick, firstMs);
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
 }
 
 export async function serveCommand(context: CommandContext, options: ServeOptions = {}): Promise<number> {
@@ -78,6 +108,19 @@ export async function serveCommand(context: CommandContext, options: ServeOption
       });
       parts.push(`Jira sync (${config.serve.jira_sync_cron})`);
     }
+    // Units of work whose writer stopped before deriving them (a killed import through the share,
+    // a crashed sync) are derived here while serve runs, not only at its next start; a live
+    // writer's units are left to it (store/derive.ts).
+    stops.push(
+      every(RECOVER_EVERY_MS, () =>
+        recoverPendingBatches(store, SHARED_RECOVERY)
+          .then((derived) => derived > 0 && log(`[serve] derived ${derived} unit(s) of work a stopped writer left`))
+          .catch((error: Error) => log(`[serve] recovery failed: ${error.message}`)),
+      ),
+      // First soon after start: a store upgraded from before 0005 brings every mark it ever made.
+      every(PURGE_EVERY_MS, () => purgeDerivedBatches(store).catch((error: Error) => log(`[serve] queue purge failed: ${error.message}`)), 30_000),
+    );
+    parts.push(`recovery (every ${RECOVER_EVERY_MS / 1000} s)`);
     if (config.serve.compact_cron) {
       let running: Promise<unknown> = Promise.resolve();
       const task = cron.schedule(

@@ -8,7 +8,7 @@ import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Transition, WorkItem } from "../../core/model.ts";
-import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
+import { encodeItems, encodeTransitions, nextVersions } from "../../pipeline/sink.ts";
 import { batchEndsBefore, type Packet, type PacketRejection, type ParseJob, type SpooledRows, type WorkerMessage } from "./packet.ts";
 import { lineBatches, lineText } from "./lines.ts";
 import { mapJsonLine, recordItemId } from "./records.ts";
@@ -41,12 +41,12 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
 
   // Rows are encoded and written a slice at a time: small strings stay in V8's young generation,
   // where one string for a whole packet would be a fresh large allocation (page faults) each time.
-  const spool = <T>(table: string, rows: readonly T[], encode: (slice: readonly T[]) => string): SpooledRows => {
+  const spool = <T>(table: string, rows: readonly T[], encode: (slice: readonly T[], offset: number) => string): SpooledRows => {
     if (rows.length === 0) return { file: "", count: 0 };
     const file = path.join(job.spoolDir, `${packetNo}-${table}.json`);
     const fd = openSync(file, "w");
     try {
-      for (let i = 0; i < rows.length; i += SPOOL_SLICE_ROWS) writeSync(fd, encode(rows.slice(i, i + SPOOL_SLICE_ROWS)));
+      for (let i = 0; i < rows.length; i += SPOOL_SLICE_ROWS) writeSync(fd, encode(rows.slice(i, i + SPOOL_SLICE_ROWS), i));
     } finally {
       closeSync(fd);
     }
@@ -58,13 +58,14 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
     if (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
     credit -= 1;
     packetNo += 1;
-    // One version and one ingestion time per packet, as the sink gives one per write.
-    const version = nextVersion();
+    // Versions in file order, packets in order: a later line of the same record wins.
+    const itemVersion = nextVersions(items.length);
+    const transitionVersion = nextVersions(transitions.length);
     const ingestedAt = Date.now();
     const packet: Packet = {
       type: "packet",
-      items: spool("work_items", items, (slice) => encodeItems(slice, version)),
-      transitions: spool("transitions", transitions, (slice) => encodeTransitions(slice, ingestedAt)),
+      items: spool("work_items", items, (slice, offset) => encodeItems(slice, itemVersion + offset)),
+      transitions: spool("transitions", transitions, (slice, offset) => encodeTransitions(slice, ingestedAt, transitionVersion + offset)),
       itemIds: [...itemIds],
       rejections,
       bytesRead: stream.bytesRead,

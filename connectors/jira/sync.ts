@@ -8,7 +8,7 @@ import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { withoutUserinfo } from "../../core/secrets.ts";
 import { addElapsed, parseTimestamp, toClickHouseTime } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
-import { encodeItems, encodeTransitions, FlowSink, nextVersion } from "../../pipeline/sink.ts";
+import { encodeItems, encodeTransitions, FlowSink, nextVersions } from "../../pipeline/sink.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { JiraClient, JiraHttpError, mapLimit, type CollectEvent, type Cursor, type SearchPage } from "./collect.ts";
@@ -479,8 +479,6 @@ function mapPage(
   { keepRaw }: { keepRaw: boolean },
 ): PageBatch {
   const batch = emptyBatch();
-  // One version per page, pages in order: a later page's row of the same item wins.
-  const version = nextVersion();
   const now = Date.now();
   const items: WorkItem[] = [];
   const transitions: Transition[] = [];
@@ -517,8 +515,9 @@ function mapPage(
     const updated = parseTimestamp(issue.fields?.updated);
     if (updated.ok) batch.maxUpdated = Math.max(batch.maxUpdated ?? updated.ms, updated.ms);
   }
-  addChunk(batch.items, encodeItems(items, version), items.length);
-  addChunk(batch.transitions, encodeTransitions(transitions, now), transitions.length);
+  // Versions in page order, pages in order: a later page's row of the same record wins.
+  addChunk(batch.items, encodeItems(items, nextVersions(items.length)), items.length);
+  addChunk(batch.transitions, encodeTransitions(transitions, now, nextVersions(transitions.length)), transitions.length);
   addChunk(batch.raw, raw, rawCount);
   return batch;
 }

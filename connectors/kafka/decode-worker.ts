@@ -8,7 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import type { Transition, WorkItem } from "../../core/model.ts";
-import { encodeItems, encodeTransitions, nextVersion } from "../../pipeline/sink.ts";
+import { encodeItems, encodeTransitions, nextVersions } from "../../pipeline/sink.ts";
 import type { TopicConfig } from "./config.ts";
 import { VALUE_NULL, VALUE_REFUSED, mapEvent, mergeItem, parseEvent, validateEvent, withDefaultTitle, type Mapped, type Parsed, type Validated } from "./map.ts";
 import type { DecodeReply, DecodeRequest, DecoderInit, KnownRow } from "./decoder.ts";
@@ -115,7 +115,7 @@ function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint
   // One flat string per chunk (one JSON.stringify for the chunk's rows): thousands of small
   // strings kept alive until the flush would be copied by every young-generation GC in between.
   if (transitions.length > 0) {
-    unit.transitions.push(encodeTransitions(transitions, ingestedAt));
+    unit.transitions.push(encodeTransitions(transitions, ingestedAt, nextVersions(transitions.length)));
     unit.transitionCount += transitions.length;
   }
   const t4 = performance.now();
@@ -146,7 +146,6 @@ function encode(unitId: number, rows: KnownRow[]): DecodeReply {
     const item = unit.items.get(row.item_id);
     if (item) unit.items.set(row.item_id, mergeItem(row, item));
   }
-  const version = nextVersion();
   const itemIds = new Set(unit.touched);
   const itemRows: WorkItem[] = [];
   for (const [id, raw] of unit.items) {
@@ -162,7 +161,7 @@ function encode(unitId: number, rows: KnownRow[]): DecodeReply {
     if (known.size <= KNOWN_ITEMS_MAX) break;
     known.delete(id);
   }
-  const items = utf8Encode.encode(encodeItems(itemRows, version));
+  const items = utf8Encode.encode(encodeItems(itemRows, nextVersions(itemRows.length)));
   const transitions = utf8Encode.encode(unit.transitions.join(""));
   return {
     op: "encode",
