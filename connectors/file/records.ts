@@ -33,7 +33,10 @@ export class RepeatCounter {
   items = 0;
   transitions = 0;
   private seenItems = new Set<string>();
-  private seenEvents = new Map<string, Set<string>>();
+  /** Per item, its event ids so far: a short array (most items move a few times), a set past that. */
+  private seenEvents = new Map<string, string[] | Set<string>>();
+  private lastItemId = "";
+  private lastEvents: string[] | Set<string> | undefined;
 
   see(record: ImportRecord): void {
     if (record.kind === "item") {
@@ -42,12 +45,24 @@ export class RepeatCounter {
       return;
     }
     const { item_id, event_id } = record.transition;
-    const events = this.seenEvents.get(item_id);
-    if (!events) this.seenEvents.set(item_id, new Set([event_id]));
-    else {
+    // Files usually keep an item's moves together: the previous record's list saves the map lookup.
+    let events = item_id === this.lastItemId ? this.lastEvents : this.seenEvents.get(item_id);
+    if (!events) {
+      events = [];
+      this.seenEvents.set(item_id, events);
+    }
+    if (Array.isArray(events)) {
+      if (events.includes(event_id)) this.transitions += 1;
+      else if (events.push(event_id) > 32) {
+        events = new Set(events);
+        this.seenEvents.set(item_id, events);
+      }
+    } else {
       const size = events.size;
       if (events.add(event_id).size === size) this.transitions += 1;
     }
+    this.lastItemId = item_id;
+    this.lastEvents = events;
   }
 
   /** A new batch: the counts start again, and what the next records repeat is no longer known. */
@@ -56,6 +71,8 @@ export class RepeatCounter {
     this.transitions = 0;
     this.seenItems = new Set();
     this.seenEvents = new Map();
+    this.lastItemId = "";
+    this.lastEvents = undefined;
   }
 }
 
