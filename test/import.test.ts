@@ -314,6 +314,16 @@ describe("import", () => {
     const header = path.join(dir, "header.csv");
     writeFileSync(header, "id,colour\n1,red\n");
     await expect(importFiles(store, [header])).rejects.toThrow(/header\.csv:1: unknown column\(s\) id, colour/);
+    // A bad CSV header after a good file stops the import before the good file is read.
+    const first = path.join(dir, "first.jsonl");
+    writeFileSync(first, '{"kind":"transition","event_id":"F#1","item_id":"fx:F-1","to_state":"Doing","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}\n');
+    const stray = path.join(dir, "stray-header.csv");
+    writeFileSync(stray, 'event_id,item_id,to_state,"to_flow_state,at\nF#2,fx:F-1,Doing,active,2026-01-05T09:00:00Z\n');
+    await expect(importFiles(store, [first, stray])).rejects.toThrow(/stray-header\.csv:1: header: a quoted cell opened on this line/);
+    const empty = path.join(dir, "empty.csv");
+    writeFileSync(empty, "");
+    await expect(importFiles(store, [first, empty])).rejects.toThrow(/empty\.csv: no header row/);
+    expect(await count("SELECT count() AS n FROM transitions WHERE item_id = 'fx:F-1'")).toBe(0);
     await expect(importFiles(store, [path.join(dir, "data.txt")], {})).rejects.toThrow(ImportError);
   });
 });

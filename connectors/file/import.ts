@@ -176,8 +176,34 @@ export async function importFiles(store: Store, files: readonly string[], option
     }
     return { file, size, format: formatOf(file, options.format) };
   });
+  // CSV headers too: "nothing done" (exit 2) must mean nothing, not the files before the bad one.
+  for (const { file, format } of plan) if (format === "csv") await readCsvHeader(file);
   for (const { file, size, format } of plan) await importer.importFile(file, size, format);
   return importer.summary();
+}
+
+/** The layout a CSV file's first record (its header) gives, or the ImportError that stops the file. */
+function csvHeaderLayout(file: string, header: CsvOutcome | undefined): CsvLayout {
+  if (!header) throw new ImportError(`${file}: no header row (the file is empty)`);
+  const decided = header.ok ? csvLayout(header.cells) : { ok: false as const, reason: `header: ${header.reason}` };
+  if (!decided.ok) throw new ImportError(`${file}:${header.line}: ${decided.reason}`);
+  return decided.layout;
+}
+
+/** Reads only as far as a CSV file's header, to refuse the file before anything is imported. */
+async function readCsvHeader(file: string): Promise<CsvLayout> {
+  const csv = new CsvRecordReader();
+  const outcomes: CsvOutcome[] = [];
+  let lineNo = 0;
+  for await (const lines of byteLineBatches(createReadStream(file, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>)) {
+    for (const raw of lines) {
+      lineNo += 1;
+      csv.feed(typeof raw === "string" ? lineText(raw, lineNo) : raw, lineNo, outcomes);
+      if (outcomes.length) return csvHeaderLayout(file, outcomes[0]);
+    }
+  }
+  csv.end(outcomes);
+  return csvHeaderLayout(file, outcomes[0]);
 }
 
 class Importer {
@@ -228,9 +254,7 @@ class Importer {
     const take = async (outcome: CsvOutcome): Promise<void> => {
       if (!layout) {
         // The first record is the header: without a usable one no row can be read.
-        const decided = outcome.ok ? csvLayout(outcome.cells) : { ok: false as const, reason: `header: ${outcome.reason}` };
-        if (!decided.ok) throw new ImportError(`${file}:${outcome.line}: ${decided.reason}`);
-        layout = decided.layout;
+        layout = csvHeaderLayout(file, outcome);
         csv.expectedCells = layout.columns.length;
         return;
       }
@@ -264,7 +288,7 @@ class Importer {
     }
     csv.end(outcomes);
     for (const outcome of outcomes) await take(outcome);
-    if (!layout) throw new ImportError(`${file}: no header row (the file is empty)`);
+    if (!layout) csvHeaderLayout(file, undefined);
     this.addRepeats(repeats);
     await this.flush();
     await this.commit();
