@@ -34,7 +34,6 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
   let packetNo = 0;
   let items: WorkItem[] = [];
   let transitions: Transition[] = [];
-  let itemIds = new Set<string>();
   let rejections: PacketRejection[] = [];
   let repeats = new RepeatCounter();
   let lineNo = 0;
@@ -67,14 +66,13 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       type: "packet",
       items: spool("work_items", items, (slice) => encodeItems(slice, version)),
       transitions: spool("transitions", transitions, (slice) => encodeTransitions(slice, ingestedAt)),
-      itemIds: [...itemIds],
+      itemIds: repeats.itemIds(),
       repeats: { items: repeats.items, transitions: repeats.transitions },
       rejections,
       bytesRead: stream.bytesRead,
     };
     items = [];
     transitions = [];
-    itemIds = new Set();
     repeats = new RepeatCounter();
     rejections = [];
     port.postMessage(packet);
@@ -105,7 +103,6 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       repeats.see(result.record);
       if (result.record.kind === "transition") transitions.push(result.record.transition);
       else items.push(result.record.item);
-      itemIds.add(itemId);
     }
   }
   await send();

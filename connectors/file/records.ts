@@ -27,7 +27,8 @@ export function recordItemId(record: ImportRecord): string {
  * Counts records that repeat an earlier one of the same batch (the same item_id for items, the
  * same item_id and event_id for transitions): the store keeps one row for them, so a summary
  * must not count them as stored twice. Held per batch, not per file, so memory stays bounded;
- * repeats across batches or of rows stored earlier are not seen here.
+ * repeats across batches or of rows stored earlier are not seen here. The keys it keeps also
+ * give the batch's item ids, so the JSONL worker needs no second set for those.
  */
 export class RepeatCounter {
   items = 0;
@@ -63,6 +64,13 @@ export class RepeatCounter {
     }
     this.lastItemId = item_id;
     this.lastEvents = events;
+  }
+
+  /** Every item the batch's records touch, once each (what the sink queues for derivation). */
+  itemIds(): string[] {
+    const ids = [...this.seenEvents.keys()];
+    for (const id of this.seenItems) if (!this.seenEvents.has(id)) ids.push(id);
+    return ids;
   }
 
   /** A new batch: the counts start again, and what the next records repeat is no longer known. */
