@@ -145,8 +145,12 @@ export function removeStaleSpools(dir: string = tmpdir()): string[] {
   for (const name of names) {
     const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? 0);
     if (pid <= 0 || pid === process.pid || isRunning(pid)) continue;
-    rmSync(path.join(dir, name), { recursive: true, force: true });
-    removed.push(name);
+    try {
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Another user's folder in a shared temp directory: theirs to remove, not a reason to stop.
+    }
   }
   return removed;
 }
