@@ -139,6 +139,23 @@ describe("import", () => {
     expect(await count("SELECT count() AS n FROM transitions FINAL WHERE item_id = 'fx:S-1'")).toBe(9);
   });
 
+  it("resynchronises after a stray quote at the record cap, not at the end of the file, keeping every later record", async () => {
+    // About 2 MB of valid rows after the stray quote: the open record reaches the 1 MiB cap long
+    // before the file ends (a 600 MB file used to crash here with "Invalid string length").
+    const file = path.join(dir, "stray-big.csv");
+    const pad = "x".repeat(60);
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 5, 9) + n * 60_000).toISOString();
+    const rows = Array.from({ length: 20_000 }, (_, n) => `Z#${n},fx:Z-${Math.floor(n / 4)},,Step ${n} ${pad},active,${at(n)}`);
+    rows[3] = `Z#3,fx:Z-0,,"Step 3 ${pad},active,${at(3)}`;
+    writeFileSync(file, ["event_id,item_id,from_state,to_state,to_flow_state,at", ...rows].join("\n") + "\n");
+    const summary = await importFiles(store, [file]);
+    expect(summary).toMatchObject({ read: rows.length, transitions: rows.length - 1, rejected: 1 });
+    expect(summary.firstRejections.map((r) => [r.reference, r.reason])).toEqual([
+      [`${file}:5`, "the record starting here grows past 1 MiB: is a quote left open?"],
+    ]);
+    expect(await count("SELECT count() AS n FROM transitions FINAL WHERE startsWith(item_id, 'fx:Z-')")).toBe(rows.length - 1);
+  });
+
   it("refuses lines that are not UTF-8 (JSONL and CSV) instead of merging ids, and keeps the lines around them", async () => {
     const item = (id: string) => `{"kind":"item","item_id":"${id}","source":"fx","stream":"latin","key":"${id}","flow_type":"defect","created_at":"2026-01-05T09:00:00Z"}`;
     // Saved as Latin-1: Ä and Ö are one byte each (0xC4, 0xD6), which a lenient decoder turns into
