@@ -294,7 +294,8 @@ export class CsvRecordReader {
       return this.fail(`a quoted cell opened on this line runs into line ${no}, which cannot be read`, out, { text: line, no });
     }
     if (this.held.length === 0) {
-      if (line.trim() === "") return null;
+      // Blank lines between records are skipped; trim() only for lines that start blank.
+      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "")) return null;
     } else {
       const bytes = Buffer.byteLength(line) + 1;
       if (this.heldBytes + bytes > this.maxBytes) {
