@@ -1,9 +1,11 @@
 // The `flowpulse` command line. Global options (--config, --data) may come before or after the
-// command. User mistakes print one line and exit 2; bugs print their stack and exit 1.
+// command. Exit status (docs/cli.md): 0 all done; 1 done, but some records were rejected; 2 nothing
+// done, the user must fix something (one line on stderr); 70 a bug (its stack on stderr), kept apart
+// from 1 so a script never reads a crash as "imported, some rejected".
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { importFiles, type ImportFormat } from "../connectors/file/import.ts";
+import { importFiles, type ImportFormat, type ImportSummary } from "../connectors/file/import.ts";
 import { METRIC_NAMES } from "../metrics/api.ts";
 import { sqlFile } from "../store/sql.ts";
 import { makeContext, withStore, type CommandContext, type GlobalOptions } from "./context.ts";
@@ -15,7 +17,7 @@ import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } 
 import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
 import { ProgressReporter } from "./progress.ts";
-import { render, type Row } from "./render.ts";
+import { printable, render, type Row } from "./render.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | undefined>;
@@ -68,16 +70,9 @@ const COMMANDS: Record<string, Command> = {
         "write",
       );
       progress.done();
-      const seconds = summary.elapsedMs / 1000;
-      const rate = Math.round((summary.items + summary.transitions + summary.rejected) / Math.max(seconds, 0.001));
-      context.out(
-        `Imported ${summary.items} items and ${summary.transitions} transitions from ${summary.files} file(s) in ` +
-          `${seconds.toFixed(1)} s (${rate.toLocaleString("en-US")} rows/s); rejected ${summary.rejected}.\n`,
-      );
-      for (const r of summary.firstRejections) context.out(`  rejected ${r.reference}: ${r.reason}\n`);
-      if (summary.rejected > summary.firstRejections.length) {
-        context.out(`  ... and ${summary.rejected - summary.firstRejections.length} more: flowpulse rejected --source import\n`);
-      }
+      context.out(importSummaryText(summary));
+      // 1: the import ran, but some records were refused (they are in `flowpulse rejected`).
+      return summary.rejected > 0 ? 1 : 0;
     },
   },
   rejected: {
@@ -167,6 +162,36 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+const count = (n: number) => n.toLocaleString("en-US");
+const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+
+/**
+ * What an import did, in words that claim no more than is known: records read, what was stored
+ * (records that repeated an earlier one of their batch are stored once and said so), what was
+ * refused, with every value from the input passed through printable().
+ */
+export function importSummaryText(summary: ImportSummary): string {
+  const seconds = summary.elapsedMs / 1000;
+  const rate = Math.round(summary.read / Math.max(seconds, 0.001));
+  const items = summary.items - summary.repeats.items;
+  const transitions = summary.transitions - summary.repeats.transitions;
+  const repeats = summary.repeats.items + summary.repeats.transitions;
+  const lines = [
+    `Read ${plural(summary.read, "record")} from ${plural(summary.files, "file")} in ${seconds.toFixed(1)} s (${count(rate)} records/s): ` +
+      `stored ${plural(items, "item")} and ${plural(transitions, "transition")}, rejected ${count(summary.rejected)}.`,
+  ];
+  if (repeats > 0) {
+    lines.push(
+      `  ${plural(repeats, "record")} repeated an earlier one (the same item_id, or item_id and event_id) and ${repeats === 1 ? "was" : "were"} stored once.`,
+    );
+  }
+  for (const r of summary.firstRejections) lines.push(`  rejected ${printable(r.reference)}: ${printable(r.reason)}`);
+  if (summary.rejected > summary.firstRejections.length) {
+    lines.push(`  ... and ${count(summary.rejected - summary.firstRejections.length)} more: flowpulse rejected --source import`);
+  }
+  return lines.join("\n") + "\n";
+}
 
 function help(): string {
   const lines = [

@@ -2,6 +2,7 @@
 // few seconds (so logs of long runs show it is alive, and short runs print nothing extra).
 import path from "node:path";
 import type { ImportProgress } from "../connectors/file/import.ts";
+import { printable } from "./render.ts";
 
 const mb = (bytes: number) => (bytes / 1_048_576).toFixed(bytes < 10_485_760 ? 1 : 0);
 const rate = (rows: number, ms: number) => `${Math.round(rows / Math.max(ms / 1000, 0.001)).toLocaleString("en-US")} rows/s`;
@@ -23,7 +24,7 @@ export class ProgressReporter {
     this.lastDraw = now;
     const fraction = p.totalBytes > 0 ? Math.min(1, p.bytesRead / p.totalBytes) : 1;
     const counts = `${p.transitions.toLocaleString("en-US")} transitions, ${p.items.toLocaleString("en-US")} items, ${p.rejected} rejected`;
-    const where = `${path.basename(p.file)} ${mb(p.bytesRead)}/${mb(p.totalBytes)} MB`;
+    const where = `${printable(path.basename(p.file))} ${mb(p.bytesRead)}/${mb(p.totalBytes)} MB`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round(fraction * width);

@@ -1,7 +1,7 @@
 // The `flowpulse` command run as a child process (`node bin/flowpulse.js ...`), the way a user
 // runs it: import, metrics as JSON and CSV, rejected, user errors, and the demo.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,11 +44,75 @@ describe("flowpulse CLI", () => {
   it("imports files and prints a summary with the rejections", async () => {
     const data = path.join(dir, "store");
     const result = await flowpulse("import", path.join(FIXTURES, "basic.jsonl"), path.join(FIXTURES, "bad.jsonl"), "--data", data);
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Imported 5 items and 14 transitions from 2 file\(s\) in [\d.]+ s \([\d,]+ rows\/s\); rejected 5\.$/m);
+    // Nothing but progress lines (a busy machine may take long enough to print one).
+    expect(result.stderr.split("\n").filter((line) => line && !line.startsWith("import: "))).toEqual([]);
+    // Some records were refused, the rest imported: exit 1.
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^Read 24 records from 2 files in [\d.]+ s \([\d,]+ records\/s\): stored 5 items and 14 transitions, rejected 5\.$/m);
     expect(result.stdout).toMatch(/rejected .*bad\.jsonl:4: at: timestamp "2026-01-06 09:00:00" has no UTC offset/);
-  });
+    // Everything good: exit 0 (the same file again changes nothing and refuses nothing).
+    const again = await flowpulse("import", path.join(FIXTURES, "basic.jsonl"), "--data", data);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^Read 15 records from 1 file in [\d.]+ s \([\d,]+ records\/s\): stored 4 items and 11 transitions, rejected 0\.$/m);
+  }, 180_000);
+
+  it("exits 1 when every record of a file is refused, and says how many repeats were stored once", async () => {
+    const data = path.join(dir, "refused");
+    const bad = path.join(dir, "all-bad.jsonl");
+    writeFileSync(bad, '{"kind":"item"}\nnot json\n');
+    const refused = await flowpulse("import", bad, "--data", data);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^Read 2 records from 1 file .*: stored 0 items and 0 transitions, rejected 2\.$/m);
+    const dups = path.join(dir, "dups.jsonl");
+    const move = '{"kind":"transition","event_id":"R#1","item_id":"fx:R-1","to_state":"Doing","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}';
+    writeFileSync(dups, [move, move, move].join("\n") + "\n");
+    const repeated = await flowpulse("import", dups, "--data", data);
+    expect(repeated.code).toBe(0);
+    expect(repeated.stdout).toMatch(/^Read 3 records from 1 file .*: stored 0 items and 1 transition, rejected 0\.\n {2}2 records repeated an earlier one \(the same item_id, or item_id and event_id\) and were stored once\.\n$/);
+  }, 180_000);
+
+  it("exits 2 and imports nothing when the user must fix something: missing file, unusable header, bad option", async () => {
+    const data = path.join(dir, "nothing");
+    const header = path.join(dir, "colour.csv");
+    writeFileSync(header, "id,colour\n1,red\n");
+    const cases: [string[], RegExp][] = [
+      [["import", path.join(dir, "missing.csv"), "--data", data], /missing\.csv: cannot read \(ENOENT\)/],
+      [["import", header, "--data", data], /colour\.csv:1: unknown column\(s\) id, colour/],
+      [["import", header, "--format", "xml", "--data", data], /--format must be jsonl or csv, not "xml"/],
+      [["import", "--data", data], /name at least one file to import/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await flowpulse(...args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stdout).toBe("");
+    }
+  }, 180_000);
+
+  it("prints terminal escapes and bidi controls from the input visibly, in the summary and in rejected", async () => {
+    const data = path.join(dir, "escapes");
+    const file = path.join(dir, "escapes.jsonl");
+    // An ESC sequence that would clear the screen, a C1 CSI, and a right-to-left override.
+    const evil = "\u001b[2J\u009b31m\u202eevil";
+    // Line 1 carries them raw (invalid JSON), line 2 inside a value its reason quotes.
+    const lines = [`{"kind":"${evil}"}`, JSON.stringify({ kind: evil })];
+    writeFileSync(file, lines.join("\n") + "\n");
+    const imported = await flowpulse("import", file, "--data", data);
+    expect(imported.code).toBe(1);
+    // (JSON.stringify in the reason already writes ESC as \u001b; the rest is the sanitiser's.)
+    expect(imported.stdout).toContain(`escapes.jsonl:2: kind: "\\u001b[2J\\u009b31m\\u202eevil" is not "item" or "transition"`);
+    for (const format of ["table", "csv"]) {
+      const listed = await flowpulse("rejected", "--data", data, "--format", format);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain("\\x1b[2J\\u009b31m\\u202eevil");
+    }
+    const json = await flowpulse("rejected", "--data", data, "--format", "json");
+    // JSON keeps the same data, with every control character as a \u escape.
+    expect((JSON.parse(json.stdout) as { payload: string }[]).map((r) => r.payload).sort()).toEqual([...lines].sort());
+    const raw = ["\u001b", "\u009b", "\u202e"];
+    const table = await flowpulse("rejected", "--data", data);
+    for (const out of [imported.stdout, imported.stderr, json.stdout, table.stdout]) expect(raw.filter((ch) => out.includes(ch))).toEqual([]);
+  }, 180_000);
 
   it("prints metrics as JSON rows with the contract's field names", async () => {
     const data = path.join(dir, "store");

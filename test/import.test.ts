@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importFiles, ImportError } from "../connectors/file/import.ts";
+import { MAX_RECORD_BYTES } from "../connectors/file/lines.ts";
 import { distribution, efficiency, flowTime, velocity } from "../metrics/query.ts";
 import type { MetricFilters } from "../metrics/api.ts";
 import { openStore } from "../store/open.ts";
@@ -120,8 +121,94 @@ describe("import", () => {
     expect(summary).toMatchObject({ transitions: 0, rejected: 2 });
     expect(summary.firstRejections.map((r) => [r.reference, r.reason])).toEqual([
       [`${file}:2`, "expected 5 cells, found 4"],
-      [`${file}:3`, "file ends inside a quoted cell"],
+      [`${file}:3`, "a quoted cell opened on this line is never closed (the file ends inside it)"],
     ]);
+  });
+
+  it("refuses a CSV line with a stray quote on its own and imports every valid record after it", async () => {
+    // The issue's file: a stray quote on line 3 used to swallow lines 3-12 into one rejection.
+    const file = path.join(dir, "stray.csv");
+    const rows = Array.from({ length: 10 }, (_, n) => `S#${n},fx:S-1,,Step ${n},${n % 2 ? "waiting" : "active"},2026-01-05T0${n}:00:00Z`);
+    rows[1] = 'S#1,fx:S-1,,"Step 1,waiting,2026-01-05T01:00:00Z';
+    writeFileSync(file, ["event_id,item_id,from_state,to_state,to_flow_state,at", ...rows].join("\n") + "\n");
+    const summary = await importFiles(store, [file], { batchSize: 3, commitEvery: 4 });
+    expect(summary).toMatchObject({ read: 10, transitions: 9, rejected: 1 });
+    expect(summary.firstRejections).toEqual([
+      { source: "import", reference: `${file}:3`, reason: "a quoted cell opened on this line is never closed (the file ends inside it)", payload: rows[1] },
+    ]);
+    expect(await count("SELECT count() AS n FROM transitions FINAL WHERE item_id = 'fx:S-1'")).toBe(9);
+  });
+
+  it("resynchronises after a stray quote at the record cap, not at the end of the file, keeping every later record", async () => {
+    // About 2 MB of valid rows after the stray quote: the open record reaches the 1 MiB cap long
+    // before the file ends (a 600 MB file used to crash here with "Invalid string length").
+    const file = path.join(dir, "stray-big.csv");
+    const pad = "x".repeat(60);
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 5, 9) + n * 60_000).toISOString();
+    const rows = Array.from({ length: 20_000 }, (_, n) => `Z#${n},fx:Z-${Math.floor(n / 4)},,Step ${n} ${pad},active,${at(n)}`);
+    rows[3] = `Z#3,fx:Z-0,,"Step 3 ${pad},active,${at(3)}`;
+    writeFileSync(file, ["event_id,item_id,from_state,to_state,to_flow_state,at", ...rows].join("\n") + "\n");
+    const summary = await importFiles(store, [file]);
+    expect(summary).toMatchObject({ read: rows.length, transitions: rows.length - 1, rejected: 1 });
+    expect(summary.firstRejections.map((r) => [r.reference, r.reason])).toEqual([
+      [`${file}:5`, "the record starting here grows past 1 MiB: is a quote left open?"],
+    ]);
+    expect(await count("SELECT count() AS n FROM transitions FINAL WHERE startsWith(item_id, 'fx:Z-')")).toBe(rows.length - 1);
+  });
+
+  it("refuses lines that are not UTF-8 (JSONL and CSV) instead of merging ids, and keeps the lines around them", async () => {
+    const item = (id: string) => `{"kind":"item","item_id":"${id}","source":"fx","stream":"latin","key":"${id}","flow_type":"defect","created_at":"2026-01-05T09:00:00Z"}`;
+    // Saved as Latin-1: Ä and Ö are one byte each (0xC4, 0xD6), which a lenient decoder turns into
+    // the same U+FFFD, making one item of two.
+    const jsonl = path.join(dir, "latin1.jsonl");
+    writeFileSync(jsonl, Buffer.concat([
+      Buffer.from(item("x:OK-1") + "\n"),
+      Buffer.from(item("x:K\u00c4-1") + "\n", "latin1"),
+      Buffer.from(item("x:K\u00d6-1") + "\n", "latin1"),
+      Buffer.from(item("x:K\u00d6-2") + "\n"),
+    ]));
+    const summary = await importFiles(store, [jsonl]);
+    expect(summary).toMatchObject({ read: 4, items: 2, rejected: 2 });
+    expect(summary.firstRejections.map((r) => [r.reference, r.reason])).toEqual([
+      [`${jsonl}:2`, "line is not UTF-8 (byte 0xC4 at column 30): save the file as UTF-8"],
+      [`${jsonl}:3`, "line is not UTF-8 (byte 0xD6 at column 30): save the file as UTF-8"],
+    ]);
+    const csv = path.join(dir, "latin1.csv");
+    writeFileSync(csv, Buffer.concat([
+      Buffer.from("item_id,source,stream,key,flow_type,created_at\n"),
+      Buffer.from("x:K\u00c4-9,fx,latin,K-9,risk,2026-01-05T09:00:00Z\n", "latin1"),
+      Buffer.from("x:K\u00d6-9,fx,latin,K-9,risk,2026-01-05T09:00:00Z\n"),
+    ]));
+    const fromCsv = await importFiles(store, [csv]);
+    expect(fromCsv).toMatchObject({ read: 2, items: 1, rejected: 1 });
+    expect(fromCsv.firstRejections.map((r) => [r.reference, r.reason])).toEqual([[`${csv}:2`, "line is not UTF-8 (byte 0xC4 at column 4): save the file as UTF-8"]]);
+    const ids = await store.query<{ item_id: string }>("SELECT item_id FROM work_items FINAL WHERE stream = 'latin' ORDER BY item_id");
+    expect(ids.map((r) => r.item_id)).toEqual(["x:K\u00d6-2", "x:K\u00d6-9", "x:OK-1"]);
+  });
+
+  it("refuses a JSONL line longer than the record cap and goes on at the next line", async () => {
+    const file = path.join(dir, "overlong.jsonl");
+    const ok = (n: number) => `{"kind":"transition","event_id":"O#${n}","item_id":"fx:O-1","to_state":"Doing","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}`;
+    const long = `{"kind":"transition","event_id":"O#long","item_id":"fx:O-1","to_state":"${"x".repeat(MAX_RECORD_BYTES)}","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}`;
+    writeFileSync(file, [ok(1), long, ok(2)].join("\n") + "\n");
+    const summary = await importFiles(store, [file]);
+    expect(summary).toMatchObject({ read: 3, transitions: 2, rejected: 1 });
+    expect(summary.firstRejections[0]?.reference).toBe(`${file}:2`);
+    expect(summary.firstRejections[0]?.reason).toMatch(/^line is longer than 1 MiB/);
+  });
+
+  it("counts records that repeat an earlier one of their batch, in JSONL and CSV, and stores them once", async () => {
+    const item = { kind: "item", item_id: "fx:D-1", source: "fx", stream: "dups", key: "D-1", flow_type: "feature", created_at: "2026-01-05T09:00:00Z" };
+    const move = (n: number) => ({ kind: "transition", event_id: `D-1#${n}`, item_id: "fx:D-1", to_state: "Doing", to_flow_state: "active", at: `2026-01-05T1${n}:00:00Z` });
+    const records = [item, move(0), move(1), move(0), item, move(1), move(2)];
+    const jsonl = path.join(dir, "dups.jsonl");
+    writeFileSync(jsonl, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    expect(await importFiles(store, [jsonl])).toMatchObject({ read: 7, items: 2, transitions: 5, repeats: { items: 1, transitions: 2 }, rejected: 0 });
+    const columns = ["kind", "item_id", "source", "stream", "key", "flow_type", "created_at", "event_id", "to_state", "to_flow_state", "at"];
+    const csv = path.join(dir, "dups.csv");
+    writeFileSync(csv, [columns.join(","), ...records.map((r) => columns.map((c) => String((r as Record<string, unknown>)[c] ?? "")).join(","))].join("\n") + "\n");
+    expect(await importFiles(store, [csv])).toMatchObject({ read: 7, items: 2, transitions: 5, repeats: { items: 1, transitions: 2 }, rejected: 0 });
+    expect(await count("SELECT count() AS n FROM transitions FINAL WHERE item_id = 'fx:D-1'")).toBe(3);
   });
 
   it("reads JSONL with a byte order mark, CRLF line ends and no final newline", async () => {
@@ -244,6 +331,16 @@ describe("import", () => {
     const header = path.join(dir, "header.csv");
     writeFileSync(header, "id,colour\n1,red\n");
     await expect(importFiles(store, [header])).rejects.toThrow(/header\.csv:1: unknown column\(s\) id, colour/);
+    // A bad CSV header after a good file stops the import before the good file is read.
+    const first = path.join(dir, "first.jsonl");
+    writeFileSync(first, '{"kind":"transition","event_id":"F#1","item_id":"fx:F-1","to_state":"Doing","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}\n');
+    const stray = path.join(dir, "stray-header.csv");
+    writeFileSync(stray, 'event_id,item_id,to_state,"to_flow_state,at\nF#2,fx:F-1,Doing,active,2026-01-05T09:00:00Z\n');
+    await expect(importFiles(store, [first, stray])).rejects.toThrow(/stray-header\.csv:1: header: a quoted cell opened on this line/);
+    const empty = path.join(dir, "empty.csv");
+    writeFileSync(empty, "");
+    await expect(importFiles(store, [first, empty])).rejects.toThrow(/empty\.csv: no header row/);
+    expect(await count("SELECT count() AS n FROM transitions WHERE item_id = 'fx:F-1'")).toBe(0);
     await expect(importFiles(store, [path.join(dir, "data.txt")], {})).rejects.toThrow(ImportError);
   });
 });

@@ -3,7 +3,7 @@
 // rebuilt every `commitEvery` transitions and at the end of each file, and a bad row is recorded
 // in rejected_records with its `file:line` while the rest imports.
 // JSONL is read and mapped in a worker thread (parse-worker.ts) so parsing overlaps storing.
-import { createReadStream, mkdtempSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,8 +13,8 @@ import { FlowSink } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { Store } from "../../store/store.ts";
 import { batchEndsBefore, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
-import { lineBatches, lineText } from "./lines.ts";
-import { CsvRecordReader, csvLayout, mapCsvRow, recordItemId, type CsvLayout, type MapResult } from "./records.ts";
+import { byteLineBatches, lineText } from "./lines.ts";
+import { CsvRecordReader, csvLayout, mapCsvRow, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
 export const IMPORT_SOURCE = "import";
@@ -45,8 +45,17 @@ export interface ImportOptions {
 
 export interface ImportSummary {
   files: number;
+  /** Records read: every non-blank line or CSV record, accepted or rejected. */
+  read: number;
+  /** Items and transitions accepted and written (repeats included: see `repeats`). */
   items: number;
   transitions: number;
+  /**
+   * Accepted records that repeated an earlier one of the same batch (same item_id; same item_id
+   * and event_id): written, but stored once. Repeats across batches, or of rows an earlier import
+   * stored, replace the stored row and are not counted here.
+   */
+  repeats: { items: number; transitions: number };
   rejected: number;
   /** The first few rejections, for the summary line. */
   firstRejections: Rejection[];
@@ -74,6 +83,78 @@ const WRITES_IN_FLIGHT = 2;
 const WORKER_CREDITS = 2;
 const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
 
+/**
+ * Spool folders are named `flowpulse-import-<pid>-<random>`: the pid tells a later import whether
+ * the folder's owner is gone (killed with SIGKILL, or the machine stopped) so it can be removed.
+ */
+const SPOOL_PREFIX = "flowpulse-import-";
+const SPOOL_NAME = /^flowpulse-import-(\d+)-/;
+/** This process's spool folders that exist right now. */
+const liveSpools = new Set<string>();
+
+function makeSpool(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
+  if (liveSpools.size === 0) {
+    process.on("SIGINT", removeSpoolsAndDie);
+    process.on("SIGTERM", removeSpoolsAndDie);
+  }
+  liveSpools.add(dir);
+  return dir;
+}
+
+async function dropSpool(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  liveSpools.delete(dir);
+  if (liveSpools.size === 0) {
+    process.off("SIGINT", removeSpoolsAndDie);
+    process.off("SIGTERM", removeSpoolsAndDie);
+  }
+}
+
+/** Ctrl-C or a kill: remove the spool folders, then end the way the signal would have. */
+function removeSpoolsAndDie(signal: NodeJS.Signals): void {
+  for (const dir of liveSpools) rmSync(dir, { recursive: true, force: true });
+  liveSpools.clear();
+  process.off("SIGINT", removeSpoolsAndDie);
+  process.off("SIGTERM", removeSpoolsAndDie);
+  process.kill(process.pid, signal);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes spool folders in `dir` whose process is gone; returns their names. A folder whose pid
+ * now belongs to another process stays until that one ends too.
+ */
+export function removeStaleSpools(dir: string = tmpdir()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? 0);
+    if (pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    try {
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Another user's folder in a shared temp directory: theirs to remove, not a reason to stop.
+    }
+  }
+  return removed;
+}
+
 export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
   if (forced) return forced;
   const ext = path.extname(file).toLowerCase();
@@ -84,6 +165,7 @@ export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
 
 /** Imports the files in order and returns what was stored and refused. */
 export async function importFiles(store: Store, files: readonly string[], options: ImportOptions = {}): Promise<ImportSummary> {
+  removeStaleSpools();
   const importer = new Importer(store, options);
   // Check every file up front so a typo in the last name fails before anything is written.
   const plan = files.map((file) => {
@@ -98,8 +180,34 @@ export async function importFiles(store: Store, files: readonly string[], option
     }
     return { file, size, format: formatOf(file, options.format) };
   });
+  // CSV headers too: "nothing done" (exit 2) must mean nothing, not the files before the bad one.
+  for (const { file, format } of plan) if (format === "csv") await readCsvHeader(file);
   for (const { file, size, format } of plan) await importer.importFile(file, size, format);
   return importer.summary();
+}
+
+/** The layout a CSV file's first record (its header) gives, or the ImportError that stops the file. */
+function csvHeaderLayout(file: string, header: CsvOutcome | undefined): CsvLayout {
+  if (!header) throw new ImportError(`${file}: no header row (the file is empty)`);
+  const decided = header.ok ? csvLayout(header.cells) : { ok: false as const, reason: `header: ${header.reason}` };
+  if (!decided.ok) throw new ImportError(`${file}:${header.line}: ${decided.reason}`);
+  return decided.layout;
+}
+
+/** Reads only as far as a CSV file's header, to refuse the file before anything is imported. */
+async function readCsvHeader(file: string): Promise<CsvLayout> {
+  const csv = new CsvRecordReader();
+  const outcomes: CsvOutcome[] = [];
+  let lineNo = 0;
+  for await (const lines of byteLineBatches(createReadStream(file, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>)) {
+    for (const raw of lines) {
+      lineNo += 1;
+      csv.feed(typeof raw === "string" ? lineText(raw, lineNo) : raw, lineNo, outcomes);
+      if (outcomes.length) return csvHeaderLayout(file, outcomes[0]);
+    }
+  }
+  csv.end(outcomes);
+  return csvHeaderLayout(file, outcomes[0]);
 }
 
 class Importer {
@@ -120,6 +228,7 @@ class Importer {
   private inflight: Promise<void>[] = [];
   private sinceCommit = 0;
   private rows = 0;
+  private readonly repeats = { items: 0, transitions: 0 };
   private readonly started = Date.now();
   private fileCount = 0;
   private readonly waits = { parseMs: 0, writeMs: 0, commitMs: 0 };
@@ -138,60 +247,62 @@ class Importer {
     this.fileCount += 1;
     if (format === "jsonl") return this.importJsonl(file, totalBytes);
     // CSV stays on this thread: a quoted cell may carry a record across lines.
-    const stream = createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 });
+    const stream = createReadStream(file, { highWaterMark: 1 << 16 });
     const csv = new CsvRecordReader();
+    const outcomes: CsvOutcome[] = [];
     let layout: CsvLayout | null = null;
-    let recordStart = 0;
     let lineNo = 0;
-    const report = () => this.progress(file, stream.bytesRead, totalBytes);
+    let lastItemId = "";
+    const repeats = new RepeatCounter();
 
-    const handle = (raw: string): MapResult | null => {
-      lineNo += 1;
-      const line = lineText(raw, lineNo);
-      if (!csv.pending) {
-        recordStart = lineNo;
-        if (line.trim() === "") return null;
-      }
-      const cells = csv.feed(line);
-      if (!cells) return null;
+    const take = async (outcome: CsvOutcome): Promise<void> => {
       if (!layout) {
-        const decided = csvLayout(cells);
-        if (!decided.ok) throw new ImportError(`${file}:${recordStart}: ${decided.reason}`);
-        layout = decided.layout;
-        return null;
+        // The first record is the header: without a usable one no row can be read.
+        layout = csvHeaderLayout(file, outcome);
+        csv.expectedCells = layout.columns.length;
+        return;
       }
-      return mapCsvRow(layout, cells);
+      const result = outcome.ok ? mapCsvRow(layout, outcome.cells) : outcome;
+      if (!result.ok) {
+        if (this.addRejection(`${file}:${outcome.line}`, result.reason, outcome.text)) await this.flush();
+        return;
+      }
+      // The same batch boundary as the JSONL worker's: an item's rows stay in one unit of work.
+      const itemId = recordItemId(result.record);
+      if (batchEndsBefore(this.items.length + this.transitions.length, this.batchSize, itemId, lastItemId)) {
+        this.addRepeats(repeats);
+        await this.flush();
+      }
+      lastItemId = itemId;
+      repeats.see(result.record);
+      if (result.record.kind === "item") this.items.push(result.record.item);
+      else this.transitions.push(result.record.transition);
+      this.rows += 1;
     };
 
-    // A CSV record may span lines; its whole text is the rejection payload.
-    let csvText = "";
-    let lastItemId = "";
-    for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
+    for await (const lines of byteLineBatches(stream as AsyncIterable<Buffer>)) {
       for (const raw of lines) {
-        csvText = csv.pending ? `${csvText}\n${raw}` : raw;
-        const result = handle(raw);
-        if (!result) continue;
-        if (!result.ok) {
-          if (this.addRejection(`${file}:${recordStart}`, result.reason, csvText)) await this.flush();
-          continue;
-        }
-        // The same batch boundary as the JSONL worker's: an item's rows stay in one unit of work.
-        const itemId = recordItemId(result.record);
-        if (batchEndsBefore(this.items.length + this.transitions.length, this.batchSize, itemId, lastItemId)) await this.flush();
-        lastItemId = itemId;
-        if (result.record.kind === "item") this.items.push(result.record.item);
-        else this.transitions.push(result.record.transition);
-        this.rows += 1;
+        lineNo += 1;
+        csv.feed(typeof raw === "string" ? lineText(raw, lineNo) : raw, lineNo, outcomes);
+        if (outcomes.length === 0) continue;
+        for (const outcome of outcomes) await take(outcome);
+        outcomes.length = 0;
       }
-      report();
+      this.progress(file, stream.bytesRead, totalBytes);
     }
-    if (csv.pending) {
-      recordStart = recordStart || lineNo;
-      this.addRejection(`${file}:${recordStart}`, "file ends inside a quoted cell", csvText);
-    }
+    csv.end(outcomes);
+    for (const outcome of outcomes) await take(outcome);
+    if (!layout) csvHeaderLayout(file, undefined);
+    this.addRepeats(repeats);
     await this.flush();
     await this.commit();
-    report();
+    this.progress(file, stream.bytesRead, totalBytes);
+  }
+
+  private addRepeats(counter: RepeatCounter): void {
+    this.repeats.items += counter.items;
+    this.repeats.transitions += counter.transitions;
+    counter.clear();
   }
 
   private progress(file: string, bytesRead: number, totalBytes: number): void {
@@ -218,7 +329,7 @@ class Importer {
    * this thread stores what it sends back, so parsing overlaps storing on another core.
    */
   private async importJsonl(file: string, totalBytes: number): Promise<void> {
-    const spoolDir = mkdtempSync(path.join(tmpdir(), "flowpulse-import-"));
+    const spoolDir = makeSpool();
     const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS, spoolDir };
     const worker = typeScriptWorker(WORKER_URL, { workerData: job });
     const inbox: WorkerMessage[] = [];
@@ -264,7 +375,7 @@ class Importer {
       finished = true;
       await worker.terminate();
       await Promise.allSettled(this.inflight);
-      await rm(spoolDir, { recursive: true, force: true });
+      await dropSpool(spoolDir);
     }
   }
 
@@ -275,6 +386,8 @@ class Importer {
     }
     const { items, transitions } = packet;
     this.rows += items.count + transitions.count;
+    this.repeats.items += packet.repeats.items;
+    this.repeats.transitions += packet.repeats.transitions;
     await this.submit(transitions.count, (sink) =>
       sink.writeEncoded({ itemIds: packet.itemIds, items, transitions }).finally(() =>
         Promise.all([items, transitions].map((rows) => (rows.count > 0 ? rm(rows.file, { force: true }) : undefined))),
@@ -345,8 +458,10 @@ class Importer {
   summary(): ImportSummary {
     return {
       files: this.fileCount,
+      read: this.rows,
       items: this.count("items"),
       transitions: this.count("transitions"),
+      repeats: { ...this.repeats },
       rejected: this.count("rejected"),
       firstRejections: this.firstRejections,
       elapsedMs: Date.now() - this.started,

@@ -43,6 +43,8 @@ export interface Packet {
   items: SpooledRows;
   transitions: SpooledRows;
   itemIds: string[];
+  /** Records that repeated an earlier one of this packet (stored once by the store). */
+  repeats: { items: number; transitions: number };
   rejections: PacketRejection[];
   bytesRead: number;
 }

@@ -10,8 +10,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Transition, WorkItem } from "../../core/model.ts";
 import { encodeItems, encodeTransitions, nextVersions } from "../../pipeline/sink.ts";
 import { batchEndsBefore, type Packet, type PacketRejection, type ParseJob, type SpooledRows, type WorkerMessage } from "./packet.ts";
-import { lineBatches, lineText } from "./lines.ts";
-import { mapJsonLine, recordItemId } from "./records.ts";
+import { byteLineBatches, lineText } from "./lines.ts";
+import { mapJsonLine, recordItemId, RepeatCounter } from "./records.ts";
 
 /** Rows per encoded slice: about 100 KB of text, under V8's large-object size. */
 const SPOOL_SLICE_ROWS = 1000;
@@ -28,13 +28,14 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
   });
 
   // 64 KB reads: each decoded chunk stays a young-generation string (a 1 MB one is a fresh large
-  // allocation per read; this halved the import's page faults).
-  const stream = createReadStream(job.file, { encoding: "utf8", highWaterMark: 1 << 16 });
+  // allocation per read; this halved the import's page faults). Bytes, not text: lines are
+  // checked to be UTF-8 before they are decoded (byteLineBatches).
+  const stream = createReadStream(job.file, { highWaterMark: 1 << 16 });
   let packetNo = 0;
   let items: WorkItem[] = [];
   let transitions: Transition[] = [];
-  let itemIds = new Set<string>();
   let rejections: PacketRejection[] = [];
+  let repeats = new RepeatCounter();
   let lineNo = 0;
 
   const records = () => items.length + transitions.length + rejections.length;
@@ -66,34 +67,43 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
       type: "packet",
       items: spool("work_items", items, (slice, offset) => encodeItems(slice, itemVersion + offset)),
       transitions: spool("transitions", transitions, (slice, offset) => encodeTransitions(slice, ingestedAt, transitionVersion + offset)),
-      itemIds: [...itemIds],
+      itemIds: repeats.itemIds(),
+      repeats: { items: repeats.items, transitions: repeats.transitions },
       rejections,
       bytesRead: stream.bytesRead,
     };
     items = [];
     transitions = [];
-    itemIds = new Set();
+    repeats = new RepeatCounter();
     rejections = [];
     port.postMessage(packet);
   };
 
   let lastItemId = "";
-  for await (const lines of lineBatches(stream as AsyncIterable<string>)) {
+  for await (const lines of byteLineBatches(stream as AsyncIterable<Buffer>)) {
     for (const raw of lines) {
       lineNo += 1;
-      const line = lineText(raw, lineNo);
-      if (line.trim() === "") continue;
-      const result = mapJsonLine(line);
+      let result: ReturnType<typeof mapJsonLine>;
+      let payload: string;
+      if (typeof raw === "string") {
+        const line = lineText(raw, lineNo);
+        if (line.trim() === "") continue;
+        result = mapJsonLine(line);
+        payload = raw;
+      } else {
+        result = { ok: false, reason: raw.reason };
+        payload = raw.payload;
+      }
       const itemId = result.ok ? recordItemId(result.record) : lastItemId;
       if (batchEndsBefore(records(), job.batchSize, itemId, lastItemId)) await send();
       lastItemId = itemId;
       if (!result.ok) {
-        rejections.push({ line: lineNo, reason: result.reason, payload: raw.slice(0, job.maxPayload) });
+        rejections.push({ line: lineNo, reason: result.reason, payload: payload.slice(0, job.maxPayload) });
         continue;
       }
+      repeats.see(result.record);
       if (result.record.kind === "transition") transitions.push(result.record.transition);
       else items.push(result.record.item);
-      itemIds.add(itemId);
     }
   }
   await send();

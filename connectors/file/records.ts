@@ -11,6 +11,7 @@ import {
   type WorkItem,
 } from "../../core/model.ts";
 import { parseTimestamp } from "../../core/time.ts";
+import { MAX_RECORD_BYTES, type Line } from "./lines.ts";
 
 export type ImportRecord = { kind: "item"; item: WorkItem } | { kind: "transition"; transition: Transition };
 export type MapResult = { ok: true; record: ImportRecord } | { ok: false; reason: string };
@@ -20,6 +21,67 @@ export const RECORD_KINDS = ["item", "transition"] as const;
 /** The item a record belongs to. */
 export function recordItemId(record: ImportRecord): string {
   return record.kind === "item" ? record.item.item_id : record.transition.item_id;
+}
+
+/**
+ * Counts records that repeat an earlier one of the same batch (the same item_id for items, the
+ * same item_id and event_id for transitions): the store keeps one row for them, so a summary
+ * must not count them as stored twice. Held per batch, not per file, so memory stays bounded;
+ * repeats across batches or of rows stored earlier are not seen here. The keys it keeps also
+ * give the batch's item ids, so the JSONL worker needs no second set for those.
+ */
+export class RepeatCounter {
+  items = 0;
+  transitions = 0;
+  private seenItems = new Set<string>();
+  /** Per item, its event ids so far: a short array (most items move a few times), a set past that. */
+  private seenEvents = new Map<string, string[] | Set<string>>();
+  private lastItemId = "";
+  private lastEvents: string[] | Set<string> | undefined;
+
+  see(record: ImportRecord): void {
+    if (record.kind === "item") {
+      const size = this.seenItems.size;
+      if (this.seenItems.add(record.item.item_id).size === size) this.items += 1;
+      return;
+    }
+    const { item_id, event_id } = record.transition;
+    // Files usually keep an item's moves together: the previous record's list saves the map lookup.
+    let events = item_id === this.lastItemId ? this.lastEvents : this.seenEvents.get(item_id);
+    if (!events) {
+      events = [];
+      this.seenEvents.set(item_id, events);
+    }
+    if (Array.isArray(events)) {
+      if (events.includes(event_id)) this.transitions += 1;
+      else if (events.push(event_id) > 32) {
+        events = new Set(events);
+        this.seenEvents.set(item_id, events);
+      }
+    } else {
+      const size = events.size;
+      if (events.add(event_id).size === size) this.transitions += 1;
+    }
+    this.lastItemId = item_id;
+    this.lastEvents = events;
+  }
+
+  /** Every item the batch's records touch, once each (what the sink queues for derivation). */
+  itemIds(): string[] {
+    const ids = [...this.seenEvents.keys()];
+    for (const id of this.seenItems) if (!this.seenEvents.has(id)) ids.push(id);
+    return ids;
+  }
+
+  /** A new batch: the counts start again, and what the next records repeat is no longer known. */
+  clear(): void {
+    this.items = 0;
+    this.transitions = 0;
+    this.seenItems = new Set();
+    this.seenEvents = new Map();
+    this.lastItemId = "";
+    this.lastEvents = undefined;
+  }
 }
 
 const FLOW_STATE_SET = new Set<string>(FLOW_STATES);
@@ -157,79 +219,200 @@ export function mapCsvRow(layout: CsvLayout, cells: readonly string[]): MapResul
   return mapObject(o);
 }
 
+/** A CSV record read from one or more lines, or a refused record with the reason. */
+export type CsvOutcome =
+  | { ok: true; cells: string[]; line: number; text: string }
+  | { ok: false; line: number; reason: string; text: string };
+
+interface HeldLine {
+  text: Line;
+  no: number;
+}
+
+const isBlank = (code: number) => code === 32 || code === 9;
+
 /**
- * Assembles CSV records from lines (RFC 4180: `,` separators, `"` quoting with `""` escapes, line
- * breaks allowed inside quotes). feed() returns the cells once a record is complete, else null.
+ * Assembles RFC 4180 records from lines: `,` separators, `"` quoting with `""` escapes, line
+ * breaks allowed inside quotes. A record that cannot be right is refused on its own and the
+ * reader resynchronises: when a quoted cell opened on a line never closes properly (the file
+ * ends inside it, the record grows past MAX_RECORD_BYTES, the record it closes has the wrong
+ * number of cells, or a line inside it cannot be read), only that first line is refused and the
+ * lines after it are read again as new records. So one stray quote costs one line, not the rest
+ * of the file, and no more than the cap is ever held.
  */
 export class CsvRecordReader {
+  /** Cells a record must have once the header is known (0: not known yet). */
+  expectedCells = 0;
+  /** The lines of the record still open (a quoted cell spans them), first line first. */
+  private held: HeldLine[] = [];
+  private heldBytes = 0;
   private cells: string[] = [];
   private cell = "";
   private quoted = false;
-  private started = false;
+  /** The current cell was quoted and its closing quote seen: only blanks or `,` may follow. */
+  private closed = false;
 
-  feed(line: string): string[] | null {
-    if (this.quoted) this.cell += "\n";
-    this.started = true;
+  constructor(private readonly maxBytes = MAX_RECORD_BYTES) {}
+
+  /** Reads line `no`; finished or refused records are appended to `out` in file order. */
+  feed(line: Line, no: number, out: CsvOutcome[]): void {
+    const replay = this.step(line, no, out);
+    if (replay) this.run(replay, out);
+  }
+
+  /** The file ended: a record still open is refused at its first line and the rest read again. */
+  end(out: CsvOutcome[]): void {
+    while (this.held.length) {
+      this.run(this.fail("a quoted cell opened on this line is never closed (the file ends inside it)", out), out);
+    }
+  }
+
+  /** True while a quoted cell is open across lines. */
+  get pending(): boolean {
+    return this.held.length > 0;
+  }
+
+  private run(lines: HeldLine[], out: CsvOutcome[]): void {
+    let queue = lines;
+    for (let i = 0; i < queue.length; i++) {
+      const { text, no } = queue[i] as HeldLine;
+      const replay = this.step(text, no, out);
+      if (replay) {
+        queue = replay.concat(queue.slice(i + 1));
+        i = -1;
+      }
+    }
+  }
+
+  /** One line; returns the lines to read again when the open record was refused. */
+  private step(line: Line, no: number, out: CsvOutcome[]): HeldLine[] | null {
+    if (typeof line !== "string") {
+      if (this.held.length === 0) {
+        out.push({ ok: false, line: no, reason: line.reason, text: line.payload });
+        return null;
+      }
+      return this.fail(`a quoted cell opened on this line runs into line ${no}, which cannot be read`, out, { text: line, no });
+    }
+    if (this.held.length === 0) {
+      // Blank lines between records are skipped; trim() only for lines that start blank.
+      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "")) return null;
+    } else {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (this.heldBytes + bytes > this.maxBytes) {
+        return this.fail(`the record starting here grows past ${this.maxBytes / 1_048_576} MiB: is a quote left open?`, out, { text: line, no });
+      }
+      this.heldBytes += bytes;
+      this.cell += "\n";
+    }
+    const error = this.parse(line);
+    if (error) {
+      if (this.held.length === 0) {
+        this.reset();
+        out.push({ ok: false, line: no, reason: error, text: line });
+        return null;
+      }
+      return this.fail(`a quoted cell opened on this line ends in a malformed record on line ${no} (${error})`, out, { text: line, no });
+    }
+    if (this.quoted) {
+      if (this.held.length === 0) this.heldBytes = Buffer.byteLength(line);
+      this.held.push({ text: line, no });
+      return null;
+    }
+    const cells = this.cells;
+    cells.push(this.cell);
+    if (this.held.length === 0) {
+      this.cells = [];
+      this.cell = "";
+      this.closed = false;
+      out.push({ ok: true, cells, line: no, text: line });
+      return null;
+    }
+    if (this.expectedCells > 0 && cells.length !== this.expectedCells) {
+      return this.fail(
+        `a quoted cell opened on this line closes on line ${no} with ${cells.length} cells, expected ${this.expectedCells}: is a quote left open?`,
+        out,
+        { text: line, no },
+      );
+    }
+    const first = (this.held[0] as HeldLine).no;
+    const text = [...this.held.map((h) => h.text as string), line].join("\n");
+    this.reset();
+    out.push({ ok: true, cells, line: first, text });
+    return null;
+  }
+
+  /** Refuses the open record's first line; returns the lines after it (and `current`) to read again. */
+  private fail(reason: string, out: CsvOutcome[], current?: HeldLine): HeldLine[] {
+    const [first, ...rest] = this.held as [HeldLine, ...HeldLine[]];
+    out.push({ ok: false, line: first.no, reason, text: first.text as string });
+    this.reset();
+    if (current) rest.push(current);
+    return rest;
+  }
+
+  /** Continues the current record with one line's characters; returns an RFC 4180 error, if any. */
+  private parse(line: string): string | undefined {
     let i = 0;
     const n = line.length;
+    // The next quote at or after i in unquoted text (-1: none), found once rather than per cell.
+    let quoteAt = this.quoted ? 0 : line.indexOf('"');
     while (i < n) {
-      const ch = line.charCodeAt(i);
       if (this.quoted) {
-        if (ch === 34 /* " */) {
-          if (line.charCodeAt(i + 1) === 34) {
-            this.cell += '"';
-            i += 2;
-            continue;
-          }
-          this.quoted = false;
-          i += 1;
-          continue;
+        const q = line.indexOf('"', i);
+        if (q === -1) {
+          this.cell += i === 0 ? line : line.slice(i);
+          return undefined;
         }
-        // Copy the run up to the next quote at once.
-        const next = line.indexOf('"', i);
-        const end = next === -1 ? n : next;
-        this.cell += line.slice(i, end);
-        i = end;
+        this.cell += line.slice(i, q);
+        if (line.charCodeAt(q + 1) === 34 /* " */) {
+          this.cell += '"';
+          i = q + 2;
+        } else {
+          this.quoted = false;
+          this.closed = true;
+          i = q + 1;
+        }
         continue;
       }
+      const ch = line.charCodeAt(i);
       if (ch === 44 /* , */) {
         this.cells.push(this.cell);
         this.cell = "";
+        this.closed = false;
+        i += 1;
+      } else if (this.closed) {
+        if (!isBlank(ch)) return `cell ${this.cells.length + 1}: text after the closing quote (a quote inside a quoted cell is written "")`;
         i += 1;
       } else if (ch === 34 && this.cell.trim() === "") {
+        // Blanks before an opening quote go with it.
         this.cell = "";
         this.quoted = true;
         i += 1;
-      } else if ((ch === 32 || ch === 9) && this.cell.trim() === "") {
-        // Blanks before an opening quote are dropped with it; keep them until we know.
+      } else if (isBlank(ch) && this.cell.trim() === "") {
+        // Keep leading blanks until we know whether a quote follows.
         this.cell += line[i];
         i += 1;
       } else {
-        const next = line.indexOf(",", i);
-        const end = next === -1 ? n : next;
+        const comma = line.indexOf(",", i);
+        const end = comma === -1 ? n : comma;
+        if (quoteAt !== -1 && quoteAt < i) quoteAt = line.indexOf('"', i);
+        if (quoteAt !== -1 && quoteAt < end) {
+          return `cell ${this.cells.length + 1}: a quote inside an unquoted cell (quote the whole cell and write the quote as "")`;
+        }
         this.cell += line.slice(i, end);
         i = end;
       }
     }
-    if (this.quoted) return null;
-    const cells = this.cells;
-    cells.push(this.cell);
-    this.cells = [];
-    this.cell = "";
-    this.started = false;
-    return cells;
+    return undefined;
   }
 
-  /** True when a quoted cell is still open (the file ended inside a quote). */
-  get pending(): boolean {
-    return this.started && this.quoted;
-  }
-
-  reset(): void {
+  private reset(): void {
+    this.held = [];
+    this.heldBytes = 0;
     this.cells = [];
     this.cell = "";
     this.quoted = false;
-    this.started = false;
+    this.closed = false;
   }
 }
 
