@@ -403,7 +403,7 @@ describe("8. Web API base URL and the shared store", () => {
       });
       const run = promisify(execFile);
       const imported = await run(process.execPath, [CLI, "--data", data, "import", path.join(ROOT, "test", "fixtures", "import", "basic.jsonl")], { cwd: ROOT, env });
-      expect(imported.stdout).toMatch(/Imported \d+ items/);
+      expect(imported.stdout).toMatch(/stored [\d,]+ items? and/);
       const metrics = await run(process.execPath, [CLI, "--data", data, "metrics", "velocity", "--since", "2026-01-01", "--until", "2026-03-01", "--period", "month", "--format", "json"], { cwd: ROOT, env });
       expect((JSON.parse(metrics.stdout) as unknown[]).length).toBeGreaterThan(0);
       // A one-off alert run beside the bot: the failing rule is reported, the next still posts, exit 2.

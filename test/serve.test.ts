@@ -41,7 +41,7 @@ describe("flowpulse serve", () => {
     expect(existsSync(path.join(dir, "serve.json"))).toBe(true);
 
     const imported = await flowpulse("import", FIXTURE);
-    expect(imported.stdout).toMatch(/Imported \d+ items and \d+ transitions/);
+    expect(imported.stdout).toMatch(/stored [\d,]+ items? and [\d,]+ transitions?/);
     const whileServing = await velocity();
     expect(whileServing.length).toBeGreaterThan(0);
 

@@ -144,6 +144,38 @@ describe("FlowSink", () => {
     await expectMigrationRebuilds("0004_wip_stays.sql", ["wip_stay_states", "wip_stay_entered_at", "wip_stay_left_at"], stays, derived);
   });
 
+  it("rebuilds, after the time-rules migration, only the items whose derive changed", async () => {
+    // late: created Jan 5 but moved on Jan 2 (its start is its first move); old: a stay that
+    // ended in 1965 (an end the old derive took for "still open").
+    const sink = new FlowSink(store);
+    await sink.write({
+      items: [item("late", { created_at: "2026-01-05T00:00:00Z" }), item("old", { created_at: "1965-01-01T00:00:00Z" })],
+      transitions: [
+        move("late", "c", "To Do", "new", "2026-01-02T00:00:00Z"),
+        move("late", "1", "Doing", "active", "2026-01-03T00:00:00Z"),
+        move("old", "c", "To Do", "new", "1965-01-01T00:00:00Z"),
+        move("old", "1", "Doing", "active", "1965-01-02T00:00:00Z"),
+        move("old", "2", "Done", "done", "1965-01-04T00:00:00Z"),
+      ],
+    });
+    await sink.commit();
+    const read = () => store.query<Record<string, unknown>>("SELECT item_id, toString(created_at) AS created_at, wip_stay_left_at FROM item_flow FINAL WHERE item_id IN ('late', 'old') ORDER BY item_id");
+    const derived = await read();
+    expect(derived).toEqual([
+      { item_id: "late", created_at: "2026-01-02 00:00:00.000", wip_stay_left_at: [null] },
+      { item_id: "old", created_at: "1965-01-01 00:00:00.000", wip_stay_left_at: ["1965-01-04 00:00:00.000"] },
+    ]);
+    // What the previous derive left: the recorded creation, and the 1965 end read as open.
+    await store.command("ALTER TABLE item_flow UPDATE created_at = toDateTime64('2026-01-05 00:00:00', 3, 'UTC') WHERE item_id = 'late' SETTINGS mutations_sync = 2");
+    await store.command("ALTER TABLE item_flow UPDATE wip_stay_left_at = [NULL] WHERE item_id = 'old' SETTINGS mutations_sync = 2");
+    expect(await read()).not.toEqual(derived);
+    for (const statement of splitStatements(sqlFile("schema/0007_rederive_time_rules.sql"))) await store.command(statement);
+    const queued = await store.query<{ item_id: string }>("SELECT DISTINCT item_id FROM refresh_queue WHERE startsWith(batch_id, 'schema-0007-') ORDER BY item_id");
+    expect(queued.map((row) => row.item_id)).toEqual(["late", "old"]);
+    expect(await recoverPendingBatches(store)).toBeGreaterThan(0);
+    expect(await read()).toEqual(derived);
+  });
+
   it("compacts the derived tables into one part each without changing a figure", async () => {
     // Background merges would fold these tiny parts on their own at any moment; hold them off
     // until the parts are counted, so the test sees compaction do the work.

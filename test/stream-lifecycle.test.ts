@@ -19,6 +19,8 @@ const incident = (id: string, state: string, at: string) => JSON.stringify({ sch
 
 let store: Store;
 let dispose: () => Promise<void>;
+/** What each writeLifecycleRanks call in beforeAll re-derived. */
+const rederived: string[][] = [];
 
 /** Maps events as the stream does and stores them as one unit of work (stored, then derived). */
 async function ingest(topic: typeof orders, events: string[]) {
@@ -67,9 +69,12 @@ const DELIVERED_FLOW = {
 
 beforeAll(async () => {
   ({ store, dispose } = await freshStore());
-  await writeLifecycleRanks(store, [orders, incidents]);
-  // Written again at the next start: still one row per stream and state.
-  await writeLifecycleRanks(store, [orders, incidents]);
+  // An order stored before any ranks existed (a store from before forward-only lifecycles): its
+  // late approval reopened it then.
+  await ingest(orders, [...DELIVERED.map(([status, at]) => order("o-0", status, at)), order("o-0", "approved", "2024-03-06T10:00:00Z")]);
+  rederived.push(await writeLifecycleRanks(store, [orders, incidents]));
+  // Written again at the next start: still one row per stream and state, and nothing re-derived.
+  rederived.push(await writeLifecycleRanks(store, [orders, incidents]));
 }, 120_000);
 afterAll(() => dispose?.());
 
@@ -86,6 +91,13 @@ describe("forward-only lifecycles (real chDB)", () => {
     expect(lifecycleRanks(incidents)).toEqual([]);
     const [row] = await store.query<{ n: number }>("SELECT count() AS n FROM lifecycle_ranks FINAL");
     expect(Number(row!.n)).toBe(6);
+  });
+
+  it("derives a stream's stored items again when its ranks first appear, and only then", async () => {
+    expect(rederived).toEqual([["orders"], []]);
+    expect(await flow("orders:o-0")).toEqual(DELIVERED_FLOW);
+    const pending = await store.query(sqlFile("ops/pending_batches.sql"));
+    expect(pending).toEqual([]);
   });
 
   it("keeps an order delivered when an approval is recorded after the delivery", async () => {

@@ -277,7 +277,11 @@ describe("CLI date options", () => {
         expect(result.stderr, `${option} ${value}`).toMatch(message);
         if (!/real date/.test(result.stderr)) expect(result.stderr).toContain("1900-01-01 .. 2299-12-31");
       }
-      // The whole range itself is accepted, both ends included.
+      // The whole range itself is accepted, both ends included (on a store: metrics refuse a
+      // directory that holds none).
+      const file = path.join(dir, "one.jsonl");
+      writeFileSync(file, JSON.stringify({ kind: "item", item_id: "t:1", source: "t", stream: "s", key: "T-1", flow_type: "feature", created_at: "2026-01-01T00:00:00Z" }) + "\n");
+      expect((await flowpulse(dir, "--data", data, "import", file)).code).toBe(0);
       const whole = await flowpulse(dir, "--data", data, "metrics", "velocity", "--since", "1900-01-01", "--until", "2299-12-31", "--format", "json");
       expect(whole.stderr).toBe("");
       expect(whole.code).toBe(0);

@@ -31,9 +31,11 @@ export async function botCommand(context: CommandContext, options: BotCommandOpt
   if (options.runDigest !== undefined && !slack.digests.some((digest) => digest.name === options.runDigest)) {
     throw new UsageError(`no digest named "${options.runDigest}" in slack.digests (configured: ${slack.digests.map((d) => d.name).join(", ") || "none"})`);
   }
-  // Through a running `flowpulse serve` when there is one; otherwise the bot opens the store.
-  const store = await context.openStore();
   const once = options.runDigest !== undefined || options.runAlerts;
+  // Through a running `flowpulse serve` when there is one; otherwise the bot opens the store. A
+  // long-running bot may start before any data arrives (and it records alert state), so it may
+  // create the store; a one-off digest or alert run only reads, and a mistyped --data is named.
+  const store = await context.openStore(once ? "read" : "write");
   const bot = createBot({ config: slack, metricsConfig: context.config.metrics, store, secrets, schedules: !once });
   let share: { url: string; close(): Promise<void> } | undefined;
   try {
