@@ -31,7 +31,8 @@ export async function syncJiraCommand(context: CommandContext, options: { full?:
       "write",
     );
     if (result.rejected > 0) context.out(`${result.rejected} issue(s) or change(s) rejected: flowpulse rejected --source jira\n`);
-    return 0;
+    // The exit status contract (docs/cli.md): 1 when this run refused something, the rest stored.
+    return result.rejected > 0 ? 1 : 0;
   } catch (error) {
     throw asUserError(error);
   } finally {
@@ -44,7 +45,7 @@ export async function remapJiraCommand(context: CommandContext): Promise<number>
   try {
     const result = await withStore(context, (store) => remapJira({ store, config: context.config, log: (line) => context.err(line + "\n") }));
     context.out(`Re-mapped ${result.items} Jira items and ${result.transitions} status changes; rejected ${result.rejected}.\n`);
-    return 0;
+    return result.rejected > 0 ? 1 : 0;
   } catch (error) {
     throw asUserError(error);
   }
