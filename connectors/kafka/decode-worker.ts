@@ -5,6 +5,7 @@
 // the event loop. The main thread keeps everything about Kafka and the store: offsets, dead letters,
 // commits, lookups. Messages are handled strictly in arrival order, so a unit's decode requests are
 // done before its prepare/encode request runs.
+import { isAscii } from "node:buffer";
 import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import type { Transition, WorkItem } from "../../core/model.ts";
@@ -70,16 +71,23 @@ function decode(unitId: number, topic: TopicConfig, data: Uint8Array, ends: Uint
   const t0 = performance.now();
   const count = ends.length;
   const parsed: Parsed[] = new Array(count);
-  // One UTF-8 decode for the chunk: when it is all ASCII (the usual case), byte offsets are
-  // character offsets and each value is a slice; otherwise each value is decoded on its own.
-  const text = utf8.decode(data);
-  const ascii = text.length === data.length;
+  // One ASCII check for the chunk: when it is all ASCII (the usual case), each value is read as
+  // latin1, which for ASCII is the same text as UTF-8, only cheaper; otherwise each value is
+  // decoded as UTF-8 on its own. Each value gets its own small string: decoding the ~330 KB chunk
+  // into one string and slicing it cost ~750 ns per event (measured, Node 20: a string that size
+  // is costly to create), reading each value ~80 ns.
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const ascii = isAscii(data);
   let start = 0;
   for (let i = 0; i < count; i++) {
     const end = ends[i]!;
     const flag = flags[i];
     parsed[i] =
-      flag === VALUE_NULL ? parseEvent(null) : flag === VALUE_REFUSED ? REFUSED_BEFORE : parseEvent(ascii ? text.slice(start, end) : utf8.decode(data.subarray(start, end)));
+      flag === VALUE_NULL
+        ? parseEvent(null)
+        : flag === VALUE_REFUSED
+          ? REFUSED_BEFORE
+          : parseEvent(ascii ? bytes.toString("latin1", start, end) : utf8.decode(data.subarray(start, end)));
     start = end;
   }
   const t1 = performance.now();
