@@ -34,6 +34,13 @@ FROM
     SELECT item_id, event_id, to_state, to_flow_state, at, from_state = '' AS is_creation
     FROM transitions FINAL
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+      -- Not even read for the items the next step derives (the stream's orders are all of them).
+      -- The count comes first: with no forward-only stream at all, work_items is not read here.
+      AND item_id NOT IN (
+          SELECT item_id FROM work_items FINAL
+          WHERE (SELECT count() FROM lifecycle_ranks) > 0
+            AND item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+            AND stream IN (SELECT stream FROM lifecycle_ranks))
 ) AS t
 LEFT JOIN
 (
