@@ -283,7 +283,9 @@ describe("RepeatCounter", () => {
     see({ ...transition, item_id: "x:2" }); // same event id, other item: not a repeat
     see({ ...transition, at: "2026-01-06T09:00:00Z" }); // same item and event
     see({ ...item, item_id: "x:3" });
-    expect([counter.items, counter.transitions]).toEqual([1, 1]);
+    see({ ...transition, item_id: "x:2", at: "2026-01-07T09:00:00Z" }); // the other item's copy, again
+    expect([counter.items, counter.transitions]).toEqual([1, 2]);
+    expect(counter.itemIds().sort()).toEqual([transition.item_id, "x:2", "x:3"].sort());
     counter.clear();
     see(item);
     expect([counter.items, counter.transitions]).toEqual([0, 0]);
