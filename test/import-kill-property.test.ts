@@ -11,11 +11,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { prng } from "../connectors/file/sample.ts";
-import type { MetricFilters } from "../metrics/api.ts";
-import { aging, distribution, efficiency, flowTime, flowTimeSummary, growingQueues, load, timeInState, velocity } from "../metrics/query.ts";
 import { findServe, RemoteStore } from "../store/remote.ts";
 import type { Store } from "../store/store.ts";
-import { badLineNumbers, DAY, END, history, scenario, writeLines, type Format } from "./helpers/dirty-files.ts";
+import { allMetrics, badLineNumbers, history, scenario, writeLines, type Format } from "./helpers/dirty-files.ts";
 
 const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, "..");
@@ -73,21 +71,6 @@ async function killedImport(data: string, file: string, delayMs: number): Promis
   return outcome;
 }
 
-async function allMetrics(store: Store) {
-  const filters: MetricFilters = { stream: TAG, sinceMs: END - 150 * DAY, untilMs: END + DAY, period: "week", timezone: "UTC" };
-  return {
-    velocity: await velocity(store, filters),
-    flowTime: await flowTime(store, filters),
-    flowTimeSummary: await flowTimeSummary(store, filters),
-    efficiency: await efficiency(store, filters),
-    load: await load(store, filters),
-    distribution: await distribution(store, filters),
-    timeInState: await timeInState(store, filters),
-    aging: await aging(store, filters),
-    growingQueues: await growingQueues(store, filters),
-  };
-}
-
 async function rejectedLines(store: Store, file: string): Promise<Map<number, string>> {
   const rows = await store.query<{ reference: string; reason: string }>(
     "SELECT reference, reason FROM rejected_records WHERE startsWith(reference, {prefix:String})",
@@ -134,7 +117,7 @@ describe("import kill property: killed at a random moment and run again, with an
     const cleanServe = await startServe(clean);
     const plainServe = await startServe(plain);
     try {
-      const expected = await allMetrics(cleanServe.store);
+      const expected = await allMetrics(cleanServe.store, TAG);
       expect(expected.velocity.length, "the sample delivers something").toBeGreaterThan(0);
       const runs = [
         { name: `plain (killed after ${plainDelay} ms: ${plainKill})`, store: plainServe.store },
@@ -142,7 +125,7 @@ describe("import kill property: killed at a random moment and run again, with an
       ];
       for (const { name, store } of runs) {
         const where = `seed ${seed}, ${format}, ${name}`;
-        expect(await allMetrics(store), where).toEqual(expected);
+        expect(await allMetrics(store, TAG), where).toEqual(expected);
         const byLine = await rejectedLines(store, file);
         expect([...byLine.keys()].sort((a, b) => a - b), where).toEqual(badLines.map(([line]) => line));
         for (const [line, kind] of badLines) expect(byLine.get(line), `${where}: line ${line} (${kind})`).toMatch(/\w/);

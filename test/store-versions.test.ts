@@ -10,6 +10,7 @@ import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import { encodeItems, encodeTransitions, ITEM_COLUMNS, nextVersions, TRANSITION_COLUMNS } from "../pipeline/sink.ts";
 import { openStore } from "../store/open.ts";
 import type { Store } from "../store/store.ts";
+import { prng } from "../connectors/file/sample.ts";
 
 let dir: string;
 let store: Store;
@@ -24,17 +25,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();

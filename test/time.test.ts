@@ -14,6 +14,7 @@ import { WorkflowSchema } from "../core/workflow.ts";
 import { board, boardConfig, WORKFLOW } from "./helpers/jira-board.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { freshStore } from "./helpers/store.ts";
+import { prng } from "../connectors/file/sample.ts";
 
 const utc = (input: unknown) => {
   const parsed = parseTimestamp(input);
@@ -102,17 +103,6 @@ describe("parseTimestamp", () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing case reproduces from the seed in its message. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 

@@ -6,6 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { csvCell } from "../../connectors/file/records.ts";
 import { prng, sampleRows } from "../../connectors/file/sample.ts";
+import type { MetricFilters } from "../../metrics/api.ts";
+import { aging, distribution, efficiency, flowTime, flowTimeSummary, growingQueues, load, timeInState, velocity } from "../../metrics/query.ts";
+import type { Store } from "../../store/store.ts";
 
 export const DAY = 86_400_000;
 /** The sample's histories end here, so every figure is fixed but open items' ages. */
@@ -134,4 +137,20 @@ export function writeLines(file: string, format: Format, lines: readonly FileLin
 export function badLineNumbers(format: Format, lines: readonly FileLine[]): (readonly [number, string])[] {
   const firstLine = format === "csv" ? 2 : 1;
   return lines.flatMap((l, i) => (l.bad ? [[i + firstLine, l.bad] as const] : []));
+}
+
+/** Every metric over the histories' window for one stream, to compare a dirty import with a clean one. */
+export async function allMetrics(store: Store, stream: string) {
+  const filters: MetricFilters = { stream, sinceMs: END - 150 * DAY, untilMs: END + DAY, period: "week", timezone: "UTC" };
+  return {
+    velocity: await velocity(store, filters),
+    flowTime: await flowTime(store, filters),
+    flowTimeSummary: await flowTimeSummary(store, filters),
+    efficiency: await efficiency(store, filters),
+    load: await load(store, filters),
+    distribution: await distribution(store, filters),
+    timeInState: await timeInState(store, filters),
+    aging: await aging(store, filters),
+    growingQueues: await growingQueues(store, filters),
+  };
 }
