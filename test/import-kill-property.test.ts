@@ -14,10 +14,9 @@ import { prng } from "../connectors/file/sample.ts";
 import { findServe, RemoteStore } from "../store/remote.ts";
 import type { Store } from "../store/store.ts";
 import { allMetrics, badLineNumbers, history, scenario, writeLines, type Format } from "./helpers/dirty-files.ts";
+import { CLI, ROOT, startServe } from "./helpers/serve-process.ts";
 
 const run = promisify(execFile);
-const ROOT = path.join(import.meta.dirname, "..");
-const CLI = path.join(ROOT, "bin", "flowpulse.js");
 const dir = mkdtempSync(path.join(os.tmpdir(), "fp-kill-prop-"));
 const env = { ...process.env, FLOWPULSE_CONFIG: "" };
 const TAG = "k";
@@ -39,17 +38,10 @@ async function flowpulse(data: string, ...args: string[]): Promise<{ code: numbe
   }
 }
 
-function startServe(data: string): Promise<{ child: ChildProcess; store: Store }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "--data", data, "serve"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
-    children.push(child);
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("[serve] running")) resolve({ child, store: new RemoteStore(findServe(data)!) });
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited early (${code}): ${log}`)));
-  });
+async function startShared(data: string): Promise<{ child: ChildProcess; store: Store }> {
+  const child = await startServe(data, env);
+  children.push(child);
+  return { child, store: new RemoteStore(findServe(data)!) };
 }
 
 async function stopServe(child: ChildProcess): Promise<void> {
@@ -108,14 +100,14 @@ describe("import kill property: killed at a random moment and run again, with an
     expect(plainAgain.code, `plain: ${plainAgain.stderr}`).toBe(1);
 
     // Through serve: killed, then imported again while serve runs on.
-    const servedServe = await startServe(served);
+    const servedServe = await startShared(served);
     const servedDelay = 300 + Math.floor(random() * 4000);
     const servedKill = await killedImport(served, file, servedDelay);
     const servedAgain = await flowpulse(served, "import", file);
     expect(servedAgain.code, `served: ${servedAgain.stderr}`).toBe(1);
 
-    const cleanServe = await startServe(clean);
-    const plainServe = await startServe(plain);
+    const cleanServe = await startShared(clean);
+    const plainServe = await startShared(plain);
     try {
       const expected = await allMetrics(cleanServe.store, TAG);
       expect(expected.velocity.length, "the sample delivers something").toBeGreaterThan(0);

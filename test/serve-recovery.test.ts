@@ -9,10 +9,9 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlFile } from "../store/sql.ts";
 import { findServe, RemoteStore } from "../store/remote.ts";
+import { CLI, ROOT, startServe } from "./helpers/serve-process.ts";
 
 const run = promisify(execFile);
-const ROOT = path.join(import.meta.dirname, "..");
-const CLI = path.join(ROOT, "bin", "flowpulse.js");
 const dir = mkdtempSync(path.join(os.tmpdir(), "flowpulse-serve-recovery-"));
 const served = path.join(dir, "served");
 const clean = path.join(dir, "clean");
@@ -27,17 +26,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startServe(data: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "--data", data, "serve"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("[serve] running")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited early (${code}): ${log}`)));
-  });
-}
 
 /** 35k items with six lines each (210k records): more than one store write of 200k records. */
 function writeHistory(file: string): void {
@@ -65,7 +53,7 @@ describe("flowpulse serve recovers a killed import", () => {
   it("derives the rows a SIGKILLed import left within seconds, and a re-import equals a clean one", async () => {
     const file = path.join(dir, "history.jsonl");
     writeHistory(file);
-    serve = await startServe(served);
+    serve = await startServe(served, env);
     const share = findServe(served);
     expect(share).toBeDefined();
     const store = new RemoteStore(share!);

@@ -11,10 +11,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ChdbStore } from "../store/chdb.ts";
 import { findServe, INSERT_CHUNK_BYTES, RemoteStore, shareStore } from "../store/remote.ts";
 import { splitStatements, sqlFile, sqlFolder } from "../store/sql.ts";
+import { CLI, ROOT, startServe } from "./helpers/serve-process.ts";
 
 const run = promisify(execFile);
-const ROOT = path.join(import.meta.dirname, "..");
-const CLI = path.join(ROOT, "bin", "flowpulse.js");
 const dir = mkdtempSync(path.join(os.tmpdir(), "flowpulse-share-"));
 const env = { ...process.env, FLOWPULSE_CONFIG: "" };
 const flowpulse = (data: string, ...args: string[]) => run(process.execPath, [CLI, "--data", data, ...args], { cwd: ROOT, env, maxBuffer: 64 << 20 });
@@ -29,17 +28,12 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startServe(data: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "--data", data, "serve"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
-    children.push(child);
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("[serve] running")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited early (${code}): ${log}`)));
-  });
+
+/** A serve the suite kills at the end, whatever happens. */
+async function startTracked(data: string): Promise<ChildProcess> {
+  const child = await startServe(data, env);
+  children.push(child);
+  return child;
 }
 
 const stopped = async (child: ChildProcess) => {
@@ -66,7 +60,7 @@ describe("flowpulse serve's share", () => {
     writeFileSync(file, lines.join("\n") + "\n");
     expect(lines.length * 2800).toBeGreaterThan(2 * INSERT_CHUNK_BYTES);
 
-    const serve = await startServe(data);
+    const serve = await startTracked(data);
     const imported = await flowpulse(data, "import", file);
     expect(imported.stdout).toMatch(/stored 14,000 items and 28,000 transitions/);
     const store = new RemoteStore(findServe(data)!);
@@ -80,7 +74,7 @@ describe("flowpulse serve's share", () => {
 
   it("fails a command within seconds, in one line, when serve is frozen", async () => {
     const data = path.join(dir, "frozen");
-    const serve = await startServe(data);
+    const serve = await startTracked(data);
     serve.kill("SIGSTOP");
     try {
       const started = Date.now();
@@ -101,7 +95,7 @@ describe("flowpulse serve's share", () => {
 
   it("waits for a statement longer than 5 s, and fails within seconds when serve freezes during one", async () => {
     const data = path.join(dir, "long");
-    const serve = await startServe(data);
+    const serve = await startTracked(data);
     const store = new RemoteStore(findServe(data)!);
     // Seven seconds of sleeping, half a second per one-row block: no CPU spent.
     const slow = "SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(14) SETTINGS max_block_size = 1";

@@ -1,15 +1,14 @@
 // `flowpulse serve` owns the embedded store; other commands run beside it through the loopback
 // share, and after serve stops they open the store themselves and see the same data.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { CLI, ROOT, startServe } from "./helpers/serve-process.ts";
 
 const run = promisify(execFile);
-const ROOT = path.join(import.meta.dirname, "..");
-const CLI = path.join(ROOT, "bin", "flowpulse.js");
 const FIXTURE = path.join(ROOT, "test", "fixtures", "import", "basic.jsonl");
 const dir = mkdtempSync(path.join(os.tmpdir(), "flowpulse-serve-"));
 const env = { ...process.env, FLOWPULSE_CONFIG: "" };
@@ -23,21 +22,10 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startServe(): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "--data", dir, "serve"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("[serve] running")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited early (${code}): ${log}`)));
-  });
-}
 
 describe("flowpulse serve", () => {
   it("shares its store: import and metrics run beside it, and see the same data after it stops", async () => {
-    serve = await startServe();
+    serve = await startServe(dir, env);
     expect(existsSync(path.join(dir, "serve.json"))).toBe(true);
 
     const imported = await flowpulse("import", FIXTURE);
