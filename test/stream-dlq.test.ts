@@ -10,21 +10,14 @@ import { runStream, type StreamHandle } from "../connectors/kafka/run.ts";
 import type { Store } from "../store/store.ts";
 import { kafkaUnavailableReason, startKafka, type KafkaBroker } from "./helpers/kafka-broker.ts";
 import { freshStore } from "./helpers/store.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const unavailable = kafkaUnavailableReason();
 const suiteName = unavailable ? `stream dead letters (SKIPPED: ${unavailable})` : "stream dead letters (real Kafka broker + embedded store)";
 
 const MB = 1024 * 1024;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** The dead-letter cases wait on the broker's topic config changes too: more time than the stream suite. */
+const DLQ_WAIT_MS = 90_000;
 
 describe.skipIf(unavailable !== null)(suiteName, () => {
   const run = `${Date.now().toString(36)}-${process.pid}`;
@@ -117,7 +110,7 @@ describe.skipIf(unavailable !== null)(suiteName, () => {
         oversized.push({ ...(await send(id, value)), size: value.length });
       }
     }
-    await waitFor("the group's lag to reach zero", lagZero);
+    await waitFor("the group's lag to reach zero", lagZero, DLQ_WAIT_MS, 200);
 
     const [counts] = await store.query<{ transitions: string; distinct_events: string; items: string; done: string }>(
       `SELECT (SELECT count() FROM transitions FINAL WHERE startsWith(item_id, 'orders:')) AS transitions,
@@ -148,7 +141,7 @@ describe.skipIf(unavailable !== null)(suiteName, () => {
         letters.push({ headers, size: message.value?.length ?? 0, body: JSON.parse(message.value!.toString()) as Record<string, unknown> });
       },
     });
-    await waitFor("2 dead letters", async () => letters.length >= 2);
+    await waitFor("2 dead letters", async () => letters.length >= 2, DLQ_WAIT_MS, 200);
     await reader.disconnect();
     const byOffset = new Map(letters.map((l) => [`${l.headers.source_partition}@${l.headers.source_offset}`, l]));
     for (const o of oversized) {
@@ -176,13 +169,13 @@ describe.skipIf(unavailable !== null)(suiteName, () => {
     const stuck = await waitFor("/healthz to report the stuck partition", async () => {
       const h = await health();
       return h.status === 503 ? h : undefined;
-    });
+    }, DLQ_WAIT_MS, 200);
     expect(stuck.body.stuck_partitions).toEqual([expect.objectContaining({ topic: source, partition: bad.partition })]);
     expect(stuck.body.last_error).toMatch(/refuses even a reference .* raise its max\.message\.bytes/);
 
     await setDlqLimit(1_048_588); // back to Kafka's default
-    await waitFor("/healthz to answer 200 again", async () => (await health()).status === 200);
-    await waitFor("the group's lag to reach zero", lagZero);
+    await waitFor("/healthz to answer 200 again", async () => (await health()).status === 200, DLQ_WAIT_MS, 200);
+    await waitFor("the group's lag to reach zero", lagZero, DLQ_WAIT_MS, 200);
     const [row] = await store.query<{ n: string }>("SELECT count() AS n FROM transitions FINAL WHERE item_id = 'orders:o-100'");
     expect(Number(row!.n)).toBe(1);
     const kept = await store.query<{ n: string }>("SELECT count() AS n FROM rejected_records WHERE reference = {ref:String}", {

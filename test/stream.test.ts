@@ -11,6 +11,7 @@ import { runStream, type StreamHandle } from "../connectors/kafka/run.ts";
 import type { Store } from "../store/store.ts";
 import { kafkaUnavailableReason, startKafka, type KafkaBroker } from "./helpers/kafka-broker.ts";
 import { freshStore } from "./helpers/store.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const unavailable = kafkaUnavailableReason();
 const suiteName = unavailable ? `stream pipeline (SKIPPED: ${unavailable})` : "stream pipeline (real Kafka broker + embedded store)";
@@ -24,16 +25,6 @@ const keyOf = (line: string): string | null => {
     return null;
   }
 };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe.skipIf(unavailable !== null)(suiteName, () => {
   const run = `${Date.now().toString(36)}-${process.pid}`;
