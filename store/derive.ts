@@ -1,7 +1,7 @@
 // Derivation and its recovery: store operations that run the sql/derive and sql/ops files. A unit
 // of work (batch) is marked in refresh_batches: 'writing' before each write of its rows, 'queued'
 // once its writes have landed, 'derived' after a derive. The latest mark (highest version) counts.
-import { selfOwner, ownerAlive } from "./process.ts";
+import { selfOwner, ownerAlive } from "../core/process.ts";
 import { sqlFile, sqlFolder } from "./sql.ts";
 import type { Store } from "./store.ts";
 import { nextVersion } from "./versions.ts";

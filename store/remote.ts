@@ -7,12 +7,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { appliedLevel, schemaLevel } from "./migrate.ts";
-import { isSameProcessAlive, pidExists, processStart } from "./process.ts";
+import { isSameProcessAlive, pidExists, processStart } from "../core/process.ts";
 import { StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 export interface ServeFile {
   pid: number;
-  /** The serve process's start time (process.ts processStart): a reused pid does not match it. */
+  /** The serve process's start time (core/process.ts processStart): a reused pid does not match it. */
   start?: string;
   url: string;
   token: string;

@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
+import { pidExists } from "../../core/process.ts";
 import { addElapsed } from "../../core/time.ts";
 import { FlowSink } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
@@ -120,16 +121,6 @@ function removeSpoolsAndDie(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Removes spool folders in `dir` whose process is gone; returns their names. A folder whose pid
  * now belongs to another process stays until that one ends too.
@@ -144,7 +135,7 @@ export function removeStaleSpools(dir: string = tmpdir()): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? 0);
-    if (pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    if (pid <= 0 || pid === process.pid || pidExists(pid)) continue;
     try {
       rmSync(path.join(dir, name), { recursive: true, force: true });
       removed.push(name);
