@@ -2,7 +2,8 @@
 // written as JSONL and as CSV with random bad lines, exact duplicates and corrections (a draft of a
 // record that a later line replaces) mixed in, and imported in random batch sizes. Every metric must
 // equal a clean import of only the valid final records, and every bad line must be in
-// rejected_records with its file:line and a reason. Seeded: a failure names its seed and reproduces.
+// rejected_records with its file:line and a reason. JSONL files are split between a random number
+// of parse workers. Seeded: a failure names its seed and reproduces.
 // test/import-kill-property.test.ts does the same through real processes killed midway, with and
 // without serve.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -61,7 +62,9 @@ describe("import property: bad lines refused one by one, corrections win, metric
       expect(lines.some((l) => l.draft), "the file corrects some records").toBe(true);
       const file = path.join(dir, `${tag}.${format}`);
       writeLines(file, format, lines);
-      const options = { batchSize: 1 + Math.floor(random() * 60), commitEvery: 1 + Math.floor(random() * 200) };
+      // JSONL files are also split between 1-3 parse workers: a correction in a later worker's range
+      // must still win, and line numbers must continue across ranges.
+      const options = { batchSize: 1 + Math.floor(random() * 60), commitEvery: 1 + Math.floor(random() * 200), parseWorkers: 1 + Math.floor(random() * 3) };
       const where = `seed ${seed}, ${format}, ${JSON.stringify(options)}`;
       const summary = await importDirty(file, options);
 

@@ -287,6 +287,47 @@ describe("import", () => {
     expect(await count("SELECT count() AS n FROM item_flow FINAL WHERE item_id LIKE 'fx:L-%'")).toBe(stored.size);
   });
 
+  it.each([2, 3])("splits a JSONL file between %i parse workers: line numbers continue, a correction in a later range wins", async (workers) => {
+    // Every item's draft move is in the first third of the file and its correction (same item and
+    // event id, new state and time) in the last third, so with 2 or 3 ranges the correction is read
+    // by another worker than the draft. A byte order mark, blank lines, CRLF line ends, broken
+    // lines in every range and no final newline test where ranges start and end.
+    const prefix = `S${workers}`;
+    const n = 300;
+    const item = (k: number) => JSON.stringify({ kind: "item", item_id: `fx:${prefix}-${k}`, source: "fx", stream: `split${workers}`, key: `${prefix}-${k}`, flow_type: "feature", created_at: "2026-01-05T09:00:00Z" });
+    const move = (k: number, state: string, hour: number) =>
+      JSON.stringify({ kind: "transition", event_id: `${prefix}-${k}#1`, item_id: `fx:${prefix}-${k}`, to_state: state, to_flow_state: state === "Done" ? "done" : "active", at: new Date(Date.UTC(2026, 0, 6, hour)).toISOString() });
+    const lines: string[] = [];
+    for (let k = 0; k < n; k++) lines.push(item(k), move(k, "Draft", 9));
+    for (let k = 0; k < n; k++) lines.push(JSON.stringify({ kind: "transition", event_id: `${prefix}-${k}#0`, item_id: `fx:${prefix}-${k}`, to_state: "Doing", to_flow_state: "active", at: "2026-01-05T10:00:00Z" }));
+    for (let k = 0; k < n; k++) lines.push(move(k, "Done", 12));
+    const broken: number[] = [];
+    for (let i = 50; i < lines.length; i += 173) {
+      lines[i] = `{"kind":"transition","broken":${i + 1}`;
+      broken.push(i + 1);
+    }
+    for (let i = 7; i < lines.length; i += 211) lines[i] = "";
+    const file = path.join(dir, `split-${workers}.jsonl`);
+    writeFileSync(file, "\ufeff" + lines.join("\r\n"));
+    const summary = await importFiles(store, [file], { parseWorkers: workers, batchSize: 64, commitEvery: 200 });
+    const blank = lines.filter((l) => l === "").length;
+    expect(summary.read).toBe(lines.length - blank);
+    expect(summary.rejected).toBe(broken.length);
+    const rejected = await store.query<{ reference: string }>("SELECT reference FROM rejected_records WHERE startsWith(reference, {f:String})", { f: `${file}:` });
+    expect(rejected.map((r) => Number(r.reference.slice(file.length + 1))).sort((a, b) => a - b)).toEqual(broken);
+    // Each surviving correction replaced its draft: the stored state is the one of the later line.
+    const corrected = new Set(lines.filter((l) => l.includes('"Done"')).map((l) => (JSON.parse(l) as { item_id: string }).item_id));
+    const drafts = new Set(lines.filter((l) => l.includes('"Draft"')).map((l) => (JSON.parse(l) as { item_id: string }).item_id));
+    const states = await store.query<{ item_id: string; to_state: string }>(
+      "SELECT item_id, to_state FROM transitions FINAL WHERE startsWith(item_id, {p:String}) AND event_id LIKE '%#1'",
+      { p: `fx:${prefix}-` },
+    );
+    const expected = [...new Set([...corrected, ...drafts])].map((id) => ({ item_id: id, to_state: corrected.has(id) ? "Done" : "Draft" }));
+    const byId = (a: { item_id: string }, b: { item_id: string }) => a.item_id.localeCompare(b.item_id);
+    expect(states.sort(byId)).toEqual(expected.sort(byId));
+    expect(corrected.size).toBeGreaterThan(n - 5);
+  });
+
   // Seven rows per item against batches of five: without the item boundary, most units of work
   // would end inside an item and derive it twice.
   const groupedRecords = (prefix: string) =>

@@ -3,17 +3,17 @@
 // rebuilt every `commitEvery` transitions and at the end of each file, and a bad row is recorded
 // in rejected_records with its `file:line` while the rest imports.
 // JSONL is read and mapped in a worker thread (parse-worker.ts) so parsing overlaps storing.
-import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { pidExists } from "../../core/process.ts";
 import { addElapsed } from "../../core/time.ts";
-import { FlowSink } from "../../pipeline/sink.ts";
+import { FlowSink, nextVersions } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
 import type { Store } from "../../store/store.ts";
-import { batchEndsBefore, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
+import { batchEndsBefore, splitAtLines, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
 import { byteLineBatches, lineText } from "./lines.ts";
 import { CsvRecordReader, csvLayout, mapCsvRow, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
 
@@ -42,6 +42,8 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** How many rejection reasons the summary keeps. */
   keepReasons?: number;
+  /** Worker threads parsing one JSONL file, each its own range of lines (default: see parseWorkers). */
+  parseWorkers?: number;
 }
 
 export interface ImportSummary {
@@ -83,6 +85,30 @@ const WRITES_IN_FLIGHT = 2;
  */
 const WORKER_CREDITS = 2;
 const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
+/**
+ * A JSONL file this big is split between parse workers. Parsing is the import's bottleneck (the
+ * store's inserts and derives take under half its time), so a second worker on a second core
+ * shortens it; for a small file the line count a later range starts with is not worth it.
+ */
+const SPLIT_FILES_FROM_BYTES = 64 * 1024 * 1024;
+/** More workers than this would only take CPU from the store's own inserts and derives. */
+const MAX_PARSE_WORKERS = 2;
+
+/** The offset of the first "\n" at or after `position` in `file`, or -1. */
+function newlineAtOrAfter(file: string, position: number): number {
+  const fd = openSync(file, "r");
+  const buffer = Buffer.allocUnsafe(1 << 16);
+  try {
+    for (let at = position; ; at += buffer.length) {
+      const read = readSync(fd, buffer, 0, buffer.length, at);
+      if (read === 0) return -1;
+      const newline = buffer.subarray(0, read).indexOf(10);
+      if (newline !== -1) return at + newline;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Spool folders are named `flowpulse-import-<pid>-<random>`: the pid tells a later import whether
@@ -316,14 +342,23 @@ class Importer {
   }
 
   /**
-   * JSONL: a worker thread reads and maps the lines (the same mapJsonLine, in file order) while
-   * this thread stores what it sends back, so parsing overlaps storing on another core.
+   * JSONL: worker threads read and map the lines (the same mapJsonLine) while this thread stores
+   * what they send back, so parsing overlaps storing. A large file is split at line starts
+   * between several workers, each reading its own range; rows are versioned by their place in
+   * the file (ParseJob.fileVersion), so the order packets arrive in does not matter.
    */
   private async importJsonl(file: string, totalBytes: number): Promise<void> {
     const spoolDir = makeSpool();
-    const job: ParseJob = { file, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS, spoolDir };
-    const worker = typeScriptWorker(WORKER_URL, { workerData: job });
-    const inbox: WorkerMessage[] = [];
+    const ranges = splitAtLines(totalBytes, this.parseWorkers(totalBytes), (position) => newlineAtOrAfter(file, position));
+    const fileVersion = nextVersions(1);
+    const workers = ranges.map(({ start, end }) => {
+      const job: ParseJob = { file, start, end, fileVersion, maxPayload: MAX_PAYLOAD, batchSize: this.batchSize, credits: WORKER_CREDITS, spoolDir };
+      return typeScriptWorker(WORKER_URL, { workerData: job });
+    });
+    const inbox: { from: number; message: WorkerMessage }[] = [];
+    const bytesRead = workers.map(() => 0);
+    const done = workers.map(() => false);
+    let lines = 0;
     let waiting: (() => void) | null = null;
     let failure: Error | null = null;
     let finished = false;
@@ -331,43 +366,61 @@ class Importer {
       waiting?.();
       waiting = null;
     };
-    worker.on("message", (message: WorkerMessage) => {
-      inbox.push(message);
-      poke();
+    workers.forEach((worker, from) => {
+      worker.on("message", (message: WorkerMessage) => {
+        inbox.push({ from, message });
+        poke();
+      });
+      worker.on("error", (error) => {
+        failure ??= error;
+        poke();
+      });
+      worker.on("exit", (code) => {
+        if (!finished && !done[from]) failure ??= new Error(`a JSONL parse worker stopped (exit code ${code})`);
+        poke();
+      });
     });
-    worker.on("error", (error) => {
-      failure ??= error;
-      poke();
-    });
-    worker.on("exit", (code) => {
-      if (!finished) failure ??= new Error(`the JSONL parse worker stopped (exit code ${code})`);
-      poke();
-    });
+    const read = () => bytesRead.reduce((sum, bytes) => sum + bytes, 0);
     try {
-      for (;;) {
+      while (!done.every(Boolean)) {
         await addElapsed(this.waits, "parseMs", async () => {
           while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (waiting = resolve));
         });
-        const message = inbox.shift();
-        if (!message) throw failure ?? new Error("the JSONL parse worker stopped");
+        const next = inbox.shift();
+        if (!next) throw failure ?? new Error("a JSONL parse worker stopped");
+        const { from, message } = next;
         if (message.type === "error") throw new ImportError(`${file}: cannot read (${message.code ?? message.message})`);
+        bytesRead[from] = message.bytesRead;
         if (message.type === "done") {
-          finished = true;
-          await this.flush();
-          await this.commit();
-          this.progress(file, message.bytesRead, totalBytes);
-          return;
+          done[from] = true;
+          lines = Math.max(lines, message.lines);
+          continue;
         }
         await this.unpack(file, message);
-        worker.postMessage("credit");
-        this.progress(file, message.bytesRead, totalBytes);
+        workers[from]!.postMessage("credit");
+        this.progress(file, read(), totalBytes);
       }
+      finished = true;
+      // The rows took versions up to fileVersion + lines: what this thread numbers next comes after.
+      nextVersions(lines);
+      await this.flush();
+      await this.commit();
+      this.progress(file, read(), totalBytes);
     } finally {
       finished = true;
-      await worker.terminate();
+      await Promise.all(workers.map((worker) => worker.terminate()));
       await Promise.allSettled(this.inflight);
       await dropSpool(spoolDir);
     }
+  }
+
+  /**
+   * Parse workers for a JSONL file: one per core up to MAX_PARSE_WORKERS for a file big enough
+   * to be worth splitting, else one (or as the caller asked).
+   */
+  private parseWorkers(totalBytes: number): number {
+    if (this.options.parseWorkers) return this.options.parseWorkers;
+    return totalBytes < SPLIT_FILES_FROM_BYTES ? 1 : Math.max(1, Math.min(MAX_PARSE_WORKERS, availableParallelism()));
   }
 
   /** Stores one packet (encoded and spooled by the worker) as one sink write, then drops its files. */

@@ -2,6 +2,18 @@
 
 export interface ParseJob {
   file: string;
+  /**
+   * The byte range this worker reads, [start, end): a large file is split between workers at line
+   * starts (splitAtLines), and each reads its own range.
+   */
+  start: number;
+  end: number;
+  /**
+   * The version of the file's line 0. A row gets this plus the number of lines before its range
+   * plus its place among its table's rows in the range, so versions follow file order across the
+   * workers' ranges without the workers talking to each other.
+   */
+  fileVersion: number;
   maxPayload: number;
   /** Records per packet; each packet becomes one sink write. */
   batchSize: number;
@@ -49,4 +61,24 @@ export interface Packet {
   bytesRead: number;
 }
 
-export type WorkerMessage = Packet | { type: "done"; bytesRead: number } | { type: "error"; message: string; code?: string };
+/** `lines`: the number of the last line read (the file's line count, for the last range). */
+export type WorkerMessage = Packet | { type: "done"; bytesRead: number; lines: number } | { type: "error"; message: string; code?: string };
+
+/**
+ * Splits [0, size) into up to `parts` ranges that each start at a line start: the nominal cut
+ * points size*k/parts move forward to just past the next "\n". `newlineAtOrAfter(position)`
+ * returns the offset of the first "\n" at or after `position`, or -1. Ranges may be fewer than
+ * `parts` when lines are long; none is empty.
+ */
+export function splitAtLines(size: number, parts: number, newlineAtOrAfter: (position: number) => number): { start: number; end: number }[] {
+  const cuts = [0];
+  for (let k = 1; k < parts; k++) {
+    const nominal = Math.floor((size * k) / parts);
+    const previous = cuts[cuts.length - 1] as number;
+    if (nominal <= previous) continue;
+    const newline = newlineAtOrAfter(nominal - 1);
+    if (newline === -1 || newline + 1 >= size) break;
+    if (newline + 1 > previous) cuts.push(newline + 1);
+  }
+  return cuts.map((start, k) => ({ start, end: cuts[k + 1] ?? size }));
+}
