@@ -3,7 +3,8 @@
 -- ranked below the highest rank the item already reached, in history order, is out of sequence:
 -- it is written with out_of_sequence_after naming that state, seq 0 and no stay (it neither closes
 -- the stay before it nor opens one), and the item's stays are numbered and linked without it.
--- Two window passes: the first finds the out-of-sequence rows, the second links the others.
+-- Two window passes: the first finds the out-of-sequence rows, the second links the others. The
+-- count comes first, as in 0001: with no forward-only stream at all, work_items is not read here.
 INSERT INTO state_intervals
     (item_id, event_id, seq, state, flow_state, prev_flow_state, after_start, final_terminal, entered_at, left_at,
      stream, team, flow_type, deleted, version, out_of_sequence_after)
@@ -45,14 +46,16 @@ FROM
         FROM transitions FINAL
         WHERE item_id IN (
             SELECT item_id FROM work_items FINAL
-            WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+            WHERE (SELECT count() FROM lifecycle_ranks) > 0
+              AND item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
               AND stream IN (SELECT stream FROM lifecycle_ranks))
     ) AS t
     INNER JOIN
     (
         SELECT item_id, stream, team, flow_type, deleted
         FROM work_items FINAL
-        WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
+        WHERE (SELECT count() FROM lifecycle_ranks) > 0
+          AND item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String})
           AND stream IN (SELECT stream FROM lifecycle_ranks)
     ) AS i ON i.item_id = t.item_id
     LEFT JOIN (SELECT stream, state, rank FROM lifecycle_ranks FINAL) AS r ON r.stream = i.stream AND r.state = t.to_state
