@@ -197,7 +197,7 @@ export interface ProcessSignal {
 }
 
 export interface ProcessBehaviour {
-  /** Items finished per 7-day block, oldest first; the last block ends with the history's last day. */
+  /** Items finished per week-long block, oldest first; the last block ends with the history's last day. */
   weeks: number[];
   /** Index into the history of each block's first day. */
   weekStarts: number[];
@@ -211,23 +211,23 @@ export interface ProcessBehaviour {
 }
 
 /**
- * An XmR chart of weekly throughput. Days are summed in 7-day blocks counted back from the last
- * day (a partial block at the oldest end is left out) because daily counts of a few items are too
- * lumpy for the chart's limits. Two signals: a week beyond the natural process limits, and a run
+ * An XmR chart of weekly throughput. Days are summed in blocks of a week (7 calendar days, or 5
+ * working days) counted back from the last day (a partial block at the oldest end is left out),
+ * because daily counts of a few items are too lumpy for the chart's limits. Two signals: a week beyond the natural process limits, and a run
  * of RUN_LENGTH or more weeks on the same side of the mean (a week exactly on the mean ends a run).
  * Undefined with fewer than two whole weeks.
  */
-export function processBehaviour(history: ArrayLike<number>): ProcessBehaviour | undefined {
-  const count = Math.floor(history.length / 7);
+export function processBehaviour(history: ArrayLike<number>, blockDays = 7): ProcessBehaviour | undefined {
+  const count = Math.floor(history.length / blockDays);
   if (count < 2) return undefined;
-  const offset = history.length - count * 7;
+  const offset = history.length - count * blockDays;
   const weeks: number[] = [];
   const weekStarts: number[] = [];
   for (let w = 0; w < count; w++) {
     let sum = 0;
-    for (let d = 0; d < 7; d++) sum += history[offset + w * 7 + d]!;
+    for (let d = 0; d < blockDays; d++) sum += history[offset + w * blockDays + d]!;
     weeks.push(sum);
-    weekStarts.push(offset + w * 7);
+    weekStarts.push(offset + w * blockDays);
   }
   const mean = weeks.reduce((a, b) => a + b, 0) / count;
   let ranges = 0;
@@ -286,6 +286,9 @@ export interface BacktestOptions {
 export interface Backtest {
   /** Origins at which a forecast was made and at least one percentile was scored. */
   forecasts: number;
+  /** The first and last of those origins (null when none). */
+  first: number | null;
+  last: number | null;
   coverage: CoverageRow[];
 }
 
@@ -307,6 +310,8 @@ export function backtest(series: ArrayLike<number>, question: Question, options:
   for (let i = 0; i < series.length; i++) cumulative[i + 1] = cumulative[i]! + series[i]!;
   const view = ArrayBuffer.isView(series) ? (series as unknown as Int32Array) : Int32Array.from(series);
   let forecasts = 0;
+  let first: number | null = null;
+  let last: number | null = null;
   for (const origin of options.origins) {
     const from = Math.max(0, origin - options.historyDays);
     if (origin - from < minHistory || origin > series.length) continue;
@@ -337,10 +342,16 @@ export function backtest(series: ArrayLike<number>, question: Question, options:
         any = true;
       });
     }
-    if (any) forecasts++;
+    if (any) {
+      forecasts++;
+      first ??= origin;
+      last = origin;
+    }
   }
   return {
     forecasts,
+    first,
+    last,
     coverage: FORECAST_PERCENTILES.map((percentile, i) => ({
       percentile,
       scored: scored[i]!,

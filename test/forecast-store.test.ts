@@ -1,0 +1,122 @@
+// Forecasts read from a real embedded store (metrics/forecast-query.ts): daily throughput with zero
+// days filled, the local day in the configured zone, days before a scope's first activity left
+// out, the warnings, and the calibration, on histories whose figures are worked out by hand.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addDays, isWorkingDay } from "../metrics/forecast.ts";
+import { forecastHowMany, forecastWhen, localDay, throughputSeries } from "../metrics/forecast-query.ts";
+import type { Store } from "../store/store.ts";
+import { seedThroughput } from "./helpers/forecast-seed.ts";
+import { freshStore } from "./helpers/store.ts";
+
+const NOW = Date.now();
+const TODAY = localDay(NOW, "UTC");
+const ago = (days: number) => addDays(TODAY, -days);
+
+let store: Store;
+let dispose: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ store, dispose } = await freshStore());
+  await seedThroughput(store, NOW, [
+    // 2 a day for 120 days, nothing else: every forecast is exact.
+    { team: "steady", perDay: () => 2, days: 120 },
+    // 3 a day until 61 days ago, then 1 a day: a shift inside the 90-day window.
+    { team: "slowed", perDay: (d) => (d > 60 ? 3 : 1), days: 120 },
+    // Work started 50 days ago and nothing finished since.
+    { team: "idle", perDay: () => 0, days: 50, openSince: [50] },
+    // 2 a day over the last 10 days only.
+    { team: "new", perDay: () => 2, days: 10 },
+    // One item finished 5 days ago at 23:30 UTC: 08:30 the next day in Tokyo.
+    { team: "tokyo", perDay: (d) => (d === 5 ? 1 : 0), days: 5, doneHour: 23.5 },
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await dispose();
+});
+
+describe("forecast from the store", () => {
+  it("2 items a day: 30 items take 15 days at every percentile, and past forecasts all came true", async () => {
+    const forecast = await forecastWhen(store, { team: "steady", nowMs: NOW }, 30);
+    expect(forecast.ok).toBe(true);
+    expect(forecast.first_day).toBe(TODAY);
+    // Day 1 is today, so the 15th day is today + 14.
+    expect(forecast.percentiles).toEqual([50, 70, 85, 95].map((percentile) => ({ percentile, days: 15, date: addDays(TODAY, 14) })));
+    // The window is the 90 days before today, every one with 2 items.
+    expect(forecast.history).toEqual({
+      from: ago(90), to: ago(1), days_sampled: 90, days_requested: 90, items: 180, zero_days: 0, first_activity: ago(120),
+    });
+    expect(forecast.warnings).toEqual([]);
+    // Recorded history is the 120 days from ago(120); a past forecast needs 30 days before it
+    // (the first is made on ago(90)) and is scored once its p95 (15 days) has passed (the last is
+    // made on ago(15)): 76 forecasts, each of 15 days, each seeing exactly 30 items.
+    expect(forecast.calibration).toMatchObject({ forecasts: 76, from: ago(90), to: ago(15) });
+    expect(forecast.calibration.coverage.map((row) => [row.percentile, row.hits, row.scored, row.coverage])).toEqual([
+      [50, 76, 76, 1], [70, 76, 76, 1], [85, 76, 76, 1], [95, 76, 76, 1],
+    ]);
+  }, 60_000);
+
+  it("how many by a date counts today through that date", async () => {
+    // Today .. today + 9: 10 days of 2 = 20 at every percentile. Past 10-day forecasts: made on
+    // ago(90) .. ago(10), 81 of them, all exact.
+    const forecast = await forecastHowMany(store, { team: "steady", nowMs: NOW }, addDays(TODAY, 9));
+    expect(forecast.question).toEqual({ kind: "howmany", by: addDays(TODAY, 9), days: 10 });
+    expect(forecast.percentiles.map((row) => row.items)).toEqual([20, 20, 20, 20]);
+    expect(forecast.distribution).toEqual([{ items: 20, trials: 10_000, at_least: 1 }]);
+    expect(forecast.calibration).toMatchObject({ forecasts: 81, from: ago(90), to: ago(10) });
+    await expect(forecastHowMany(store, { team: "steady", nowMs: NOW }, ago(1))).rejects.toThrow(/is in the past/);
+    await expect(forecastHowMany(store, { team: "steady", nowMs: NOW }, "2027-02-30")).rejects.toThrow(/not a date/);
+  }, 60_000);
+
+  it("working days: weekends are not sampled and their items count on the Friday before", async () => {
+    const calendar = await forecastWhen(store, { team: "steady", nowMs: NOW }, 30);
+    const working = await forecastWhen(store, { team: "steady", nowMs: NOW }, 30, { workingDays: true });
+    let weekdays = 0;
+    for (let d = 1; d <= 90; d++) if (isWorkingDay(ago(d))) weekdays++;
+    expect(working.history.days_sampled).toBe(weekdays);
+    // Nothing is lost by folding: the same 180 items.
+    expect(working.history.items).toBe(calendar.history.items);
+    for (const row of working.percentiles) expect(isWorkingDay(row.date!)).toBe(true);
+    // Working days carry 2 (Mon-Thu) or 6 (Fri), mean 2.8: 30 items need 9 to 15 working days.
+    for (const row of working.percentiles) expect(row.days).toBeGreaterThanOrEqual(9);
+    for (const row of working.percentiles) expect(row.days).toBeLessThanOrEqual(15);
+  }, 60_000);
+
+  it("a shift inside the window is named: 8 weeks running below the mean", async () => {
+    const forecast = await forecastWhen(store, { team: "slowed", nowMs: NOW }, 30);
+    // The window's 12 whole weeks, newest last: 3 of 21, one of 13 (3 days at 3, 4 at 1), 8 of 7.
+    expect(forecast.chart!.weeks.map((w) => w.items)).toEqual([21, 21, 21, 13, 7, 7, 7, 7, 7, 7, 7, 7]);
+    expect(forecast.chart!.mean).toBe(11);
+    const shift = forecast.warnings.filter((w) => w.code === "shift").map((w) => w.message);
+    expect(shift).toContain(`throughput shifted: 8 weeks running below the mean of 11 items a week (${ago(56)} to ${ago(1)}); the history mixes two processes`);
+    expect(forecast.ok).toBe(true);
+  }, 60_000);
+
+  it("a history of only zero days says it cannot forecast; a short one says it is short", async () => {
+    const idle = await forecastWhen(store, { team: "idle", nowMs: NOW }, 5);
+    // Activity starts 50 days ago, so 50 days are sampled, not 90.
+    expect(idle.ok).toBe(false);
+    expect(idle.reason).toBe("no item was finished in the 50 sampled days, so there is no throughput to forecast from");
+    expect(idle.percentiles).toEqual([]);
+    expect(idle.history).toMatchObject({ days_sampled: 50, items: 0, zero_days: 50, first_activity: ago(50) });
+
+    const fresh = await forecastHowMany(store, { team: "new", nowMs: NOW }, addDays(TODAY, 4));
+    expect(fresh.ok).toBe(true);
+    expect(fresh.percentiles.map((row) => row.items)).toEqual([10, 10, 10, 10]);
+    expect(fresh.warnings.map((w) => w.code)).toEqual(["short_history"]);
+    expect(fresh.calibration.forecasts).toBe(0);
+    expect(fresh.calibration.note).toMatch(/needs 30 days of history/);
+
+    const nobody = await forecastWhen(store, { team: "nobody", nowMs: NOW }, 5);
+    expect(nobody.ok).toBe(false);
+    expect(nobody.reason).toBe("nothing is recorded in this scope yet");
+  }, 60_000);
+
+  it("counts a finish on its local day in the configured zone", async () => {
+    const utc = await throughputSeries(store, { team: "tokyo", timezone: "UTC" }, ago(10), TODAY, false);
+    const tokyo = await throughputSeries(store, { team: "tokyo", timezone: "Asia/Tokyo" }, ago(10), TODAY, false);
+    const dayOf = (series: typeof utc.series) => series.days.filter((_, i) => series.items[i]! > 0);
+    expect(dayOf(utc.series)).toEqual([ago(5)]);
+    expect(dayOf(tokyo.series)).toEqual([ago(4)]);
+  }, 60_000);
+});
