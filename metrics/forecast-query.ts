@@ -3,6 +3,7 @@
 // with a process-behaviour chart, and backtests the same question over the past year so every
 // answer carries its own track record. Front ends (CLI, Slack, demo, the dashboard) call
 // forecastWhen / forecastHowMany and render the result as it is.
+import type { ForecastConfig } from "../core/config.ts";
 import { isTimeZone, localMidnight, toClickHouseTime } from "../core/time.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
@@ -39,6 +40,11 @@ export interface ForecastSettings {
 }
 
 export const DEFAULT_FORECAST_SETTINGS: ForecastSettings = { trials: 10_000, seed: 1, historyDays: 90, workingDays: false };
+
+/** The config section (metrics.forecast) as settings. */
+export function forecastSettingsOf(config: ForecastConfig): ForecastSettings {
+  return { trials: config.trials, seed: config.seed, historyDays: config.history_days, workingDays: config.working_days };
+}
 
 /** Calendar days of past forecasts in the calibration. */
 export const CALIBRATION_DAYS = 365;

@@ -3,7 +3,7 @@
 // (docs/forecasting.md). The demo prints its forecast through renderForecast too.
 import type { ForecastConfig } from "../../core/config.ts";
 import { addDays } from "../../metrics/forecast.ts";
-import { forecastHowMany, forecastWhen, localDay, type Forecast, type ForecastScope, type ForecastSettings } from "../../metrics/forecast-query.ts";
+import { forecastHowMany, forecastSettingsOf, forecastWhen, localDay, type Forecast, type ForecastScope, type ForecastSettings } from "../../metrics/forecast-query.ts";
 import type { Store } from "../../store/store.ts";
 import { withStore, type CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
@@ -36,11 +36,12 @@ function wholeNumber(option: string, text: string | undefined, min: number): num
 
 /** The config's forecast settings with the command line's on top. */
 export function forecastSettings(config: ForecastConfig, options: ForecastCommandOptions = {}): ForecastSettings {
+  const base = forecastSettingsOf(config);
   return {
-    trials: wholeNumber("trials", options.trials, 100) ?? config.trials,
-    seed: wholeNumber("seed", options.seed, 0) ?? config.seed,
-    historyDays: wholeNumber("history", options.history, 7) ?? config.history_days,
-    workingDays: options.workingDays || config.working_days,
+    trials: wholeNumber("trials", options.trials, 100) ?? base.trials,
+    seed: wholeNumber("seed", options.seed, 0) ?? base.seed,
+    historyDays: wholeNumber("history", options.history, 7) ?? base.historyDays,
+    workingDays: options.workingDays || base.workingDays,
   };
 }
 
