@@ -120,3 +120,39 @@ describe("forecast from the store", () => {
     expect(dayOf(tokyo.series)).toEqual([ago(4)]);
   }, 60_000);
 });
+
+describe("analyst SQL (sql/views/0005_forecast.sql)", () => {
+  const scope = (team: string) => `stream = '', team = '${team}', flow_type = '', tz = 'UTC'`;
+
+  it("daily_throughput fills zero days", async () => {
+    // Team steady's items start 120 days ago: 0 on ago(122) and ago(121), then 2 a day.
+    const rows = await store.query<{ day: string; items: number }>(
+      `SELECT toString(day) AS day, items FROM daily_throughput(first_day = '${ago(122)}', last_day = '${ago(119)}', ${scope("steady")})`,
+    );
+    expect(rows).toEqual([{ day: ago(122), items: 0 }, { day: ago(121), items: 0 }, { day: ago(120), items: 2 }, { day: ago(119), items: 2 }]);
+  }, 60_000);
+
+  it("forecast_when and forecast_howmany give the exact answers on constant throughput", async () => {
+    const when = await store.query<{ percentile: number; days: number; done_by: string; sampled_days: number }>(
+      `SELECT percentile, days, toString(done_by) AS done_by, sampled_days FROM forecast_when(items = 30, first_day = '${TODAY}', history_days = 90,
+         trials = 10000, seed = 1, max_days = 60, ${scope("steady")})`,
+    );
+    expect(when).toEqual([50, 70, 85, 95].map((percentile) => ({ percentile, days: 15, done_by: addDays(TODAY, 14), sampled_days: 90 })));
+    const howMany = await store.query<{ percentile: number; items: number; days: number }>(
+      `SELECT percentile, items, days FROM forecast_howmany(first_day = '${TODAY}', last_day = '${addDays(TODAY, 9)}', history_days = 90,
+         trials = 10000, seed = 1, ${scope("steady")})`,
+    );
+    expect(howMany).toEqual([50, 70, 85, 95].map((percentile) => ({ percentile, items: 20, days: 10 })));
+    // Only zero days (team idle): no rows, as the CLI's "cannot forecast".
+    expect(await store.query(`SELECT * FROM forecast_when(items = 5, first_day = '${TODAY}', history_days = 90, trials = 1000, seed = 1, max_days = 60, ${scope("idle")})`)).toEqual([]);
+  }, 60_000);
+
+  it("agrees with the CLI's forecast in distribution on a varied history (percentiles within a day)", async () => {
+    const cli = await forecastWhen(store, { team: "slowed", nowMs: NOW }, 40);
+    const sql = await store.query<{ percentile: number; days: number }>(
+      `SELECT percentile, days FROM forecast_when(items = 40, first_day = '${TODAY}', history_days = 90, trials = 10000, seed = 3, max_days = 120, ${scope("slowed")})`,
+    );
+    for (const row of sql) expect(Math.abs(row.days - cli.percentiles.find((p) => p.percentile === row.percentile)!.days!)).toBeLessThanOrEqual(1);
+    expect(sql).toHaveLength(4);
+  }, 60_000);
+});
