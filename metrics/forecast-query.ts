@@ -54,6 +54,13 @@ export const CALIBRATION_DAYS = 365;
  * backtest beside an answer within the Slack bot's one-second budget.
  */
 export const CALIBRATION_TRIALS = 1000;
+/**
+ * Days drawn by the whole calibration at most. One past forecast a day costs 365 × trials ×
+ * horizon draws (130M for a 365-day question); past that budget the forecasts are made every k
+ * days instead (every day up to a 21-day horizon). Forecasts a few days apart share nearly all their history and outcome, so a long
+ * horizon loses little by it.
+ */
+export const CALIBRATION_DRAWS = 8_000_000;
 
 export interface ForecastScope {
   stream?: string;
@@ -97,8 +104,10 @@ export interface ForecastChart {
 }
 
 export interface Calibration {
-  /** Past forecasts scored, one per day (the day it was made). */
+  /** Past forecasts scored. */
   forecasts: number;
+  /** Days between two past forecasts: 1, or more for a question reaching far ahead (CALIBRATION_DRAWS). */
+  every_days: number;
   /** The days the scored forecasts were made on (null when none). */
   from: string | null;
   to: string | null;
@@ -249,7 +258,7 @@ async function forecast(store: Store, scope: ForecastScope, question: ForecastQu
     ok: true,
     warnings: [],
     chart: chartOf(history, historyDays, settings.workingDays),
-    calibration: { forecasts: 0, from: null, to: null, trials: CALIBRATION_TRIALS, coverage: [] },
+    calibration: { forecasts: 0, every_days: 1, from: null, to: null, trials: CALIBRATION_TRIALS, coverage: [] },
   };
   base.warnings.push(...historyWarnings(base));
   if (firstActivity === null) return refused(base, question, horizon, "nothing is recorded in this scope yet");
@@ -302,9 +311,11 @@ function refused(base: ForecastBase, question: ForecastQuestion, horizon: number
 function calibrate(series: DailySeries, question: Question, lag: number, settings: ForecastSettings): Calibration {
   const last = series.days.length - lag;
   const origins: number[] = [];
+  const horizon = question.kind === "howmany" ? question.days : lag;
+  const every = Math.max(1, Math.ceil((CALIBRATION_DAYS * CALIBRATION_TRIALS * horizon) / CALIBRATION_DRAWS));
   if (last >= 0 && last < series.days.length) {
     const earliest = addDays(series.days[last]!, -(CALIBRATION_DAYS - 1));
-    for (let o = last; o >= 0 && series.days[o]! >= earliest; o--) origins.push(o);
+    for (let o = last; o >= 0 && series.days[o]! >= earliest; o -= every) origins.push(o);
     origins.reverse();
   }
   const result = backtest(series.items, question, {
@@ -316,6 +327,7 @@ function calibrate(series: DailySeries, question: Question, lag: number, setting
   });
   const calibration: Calibration = {
     forecasts: result.forecasts,
+    every_days: every,
     from: result.first === null ? null : series.days[result.first]!,
     to: result.last === null ? null : series.days[result.last]!,
     trials: CALIBRATION_TRIALS,

@@ -156,3 +156,23 @@ describe("analyst SQL (sql/views/0005_forecast.sql)", () => {
     expect(sql).toHaveLength(4);
   }, 60_000);
 });
+
+describe("throughput and velocity count the same items", () => {
+  it("the series adds up to flow velocity over the same window", async () => {
+    const { velocity } = await import("../metrics/query.ts");
+    const since = Date.parse(`${ago(100)}T00:00:00Z`);
+    const until = Date.parse(`${TODAY}T00:00:00Z`);
+    for (const team of ["steady", "slowed", "tokyo"]) {
+      const { series } = await throughputSeries(store, { team, timezone: "UTC" }, ago(100), TODAY, false);
+      const rows = await velocity(store, { team, sinceMs: since, untilMs: until, period: "month" });
+      expect(series.items.reduce((a, b) => a + b, 0), team).toBe(rows.reduce((sum, row) => sum + row.items, 0));
+    }
+  }, 60_000);
+
+  it("spaces past forecasts out when the question reaches far ahead, keeping the newest", async () => {
+    // 60 days ahead: 365 × 1,000 × 60 = 21.9M draws against a budget of 8M: every 3 days, the
+    // newest made 60 days ago.
+    const forecast = await forecastHowMany(store, { team: "steady", nowMs: NOW }, addDays(TODAY, 59));
+    expect(forecast.calibration).toMatchObject({ every_days: 3, to: ago(60) });
+  }, 60_000);
+});

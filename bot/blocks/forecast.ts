@@ -60,7 +60,8 @@ function trackRecord(forecast: Forecast): string {
   if (c.forecasts === 0) return `*Track record:* none yet (${escape(c.note ?? "no past forecast could be checked")}).`;
   const lines = c.coverage.map((row) =>
     row.scored ? `${row.percentile}% forecast came true ${row.hits} of ${row.scored} times (${Math.round((row.coverage ?? 0) * 100)}%)` : `${row.percentile}%: not yet checkable`);
-  return `*Track record:* the same forecast made on ${c.forecasts} past days (${c.from} to ${c.to}), from the data known then\n${lines.join("\n")}`;
+  const spacing = c.every_days > 1 ? `, every ${c.every_days} days` : "";
+  return `*Track record:* the same forecast made on ${c.forecasts} past days (${c.from} to ${c.to}${spacing}), from the data known then\n${lines.join("\n")}`;
 }
 
 export function forecastFallback(forecast: Forecast): string {

@@ -128,7 +128,7 @@ export function calibrationLines(forecast: Forecast): string[] {
   const c = forecast.calibration;
   if (c.forecasts === 0) return [`Calibration: none yet (${c.note ?? "no past forecast could be checked"}).`];
   const lines = [
-    `Calibration: the same question asked on ${c.forecasts} past days (${c.from} to ${c.to}), each from only the data before it (${count(c.trials)} trials each):`,
+    `Calibration: the same question asked on ${c.forecasts} past days (${c.from} to ${c.to}${c.every_days > 1 ? `, every ${c.every_days} days` : ""}), each from only the data before it (${count(c.trials)} trials each):`,
   ];
   const rows: Row[] = c.coverage.map((row) => ({
     confidence: `${row.percentile}%`,
