@@ -341,6 +341,26 @@ function calibrate(series: DailySeries, question: Question, lag: number, setting
   return calibration;
 }
 
+/** Fewer scored past forecasts than this and the calibration is too thin to judge. */
+export const CALIBRATION_MIN_FORECASTS = 20;
+/** Coverage this far (points) from what the forecasts claimed, at p85, reads as off. */
+export const CALIBRATION_TOLERANCE = 0.1;
+
+/**
+ * One line reading the track record at p85, the figure people plan with: within 10 points of
+ * what the past forecasts claimed is "held", below is too optimistic, above too pessimistic.
+ */
+export function calibrationVerdict(calibration: Calibration): string {
+  const row = calibration.coverage.find((c) => c.percentile === 85);
+  if (!row || row.coverage === null || row.claimed === null || row.scored < CALIBRATION_MIN_FORECASTS) {
+    return `too few past forecasts to judge (fewer than ${CALIBRATION_MIN_FORECASTS} scored)`;
+  }
+  const points = Math.round((row.coverage - row.claimed) * 100);
+  if (row.coverage < row.claimed - CALIBRATION_TOLERANCE) return `the 85% forecast came true ${-points} points less often than it claimed: it has been too optimistic here (throughput fell, or the window held a faster spell)`;
+  if (row.coverage > row.claimed + CALIBRATION_TOLERANCE) return `the 85% forecast came true ${points} points more often than it claimed: it has been too cautious here (throughput has been rising)`;
+  return "the 85% forecast came true about as often as it claimed: its ranges have held here";
+}
+
 function lowerBound(days: readonly string[], day: string): number {
   let low = 0;
   let high = days.length;

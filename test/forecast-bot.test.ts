@@ -111,6 +111,7 @@ describe("/flow forecast over signed HTTP", () => {
     expect(all).toContain("180 items finished");
     expect(all).toContain(`the same forecast made on 76 past days (${addDays(TODAY, -90)} to ${addDays(TODAY, -15)})`);
     expect(all).toContain("85% forecast came true 76 of 76 times (100%)");
+    expect(all).toContain("_the 85% forecast came true about as often as it claimed: its ranges have held here_");
     expect(answer.body.text).toBe(`Forecast: when will 30 feature items be done? 85% likely by ${by}`);
   }, 60_000);
 

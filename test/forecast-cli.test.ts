@@ -94,6 +94,7 @@ describe("flowpulse forecast", () => {
     expect(result.stdout).toMatch(/^85%\s+21$/m);
     expect(result.stdout).toContain(`Calibration: the same question asked on 64 past days (${addDays(TODAY, -70)} to ${addDays(TODAY, -7)})`);
     expect(result.stdout).toMatch(/^95%\s+64 of 64\s+100%\s+100%$/m);
+    expect(result.stdout).toContain("Reading: the 85% forecast came true about as often as it claimed: its ranges have held here");
   }, 60_000);
 
   it("says plainly when it cannot forecast, and refuses mistakes in one line with exit 2", async () => {

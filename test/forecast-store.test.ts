@@ -3,7 +3,7 @@
 // out, the warnings, and the calibration, on histories whose figures are worked out by hand.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, isWorkingDay } from "../metrics/forecast.ts";
-import { forecastHowMany, forecastWhen, localDay, throughputSeries } from "../metrics/forecast-query.ts";
+import { calibrationVerdict, forecastHowMany, forecastWhen, localDay, throughputSeries } from "../metrics/forecast-query.ts";
 import type { Store } from "../store/store.ts";
 import { seedThroughput } from "./helpers/forecast-seed.ts";
 import { freshStore } from "./helpers/store.ts";
@@ -174,5 +174,29 @@ describe("throughput and velocity count the same items", () => {
     // newest made 60 days ago.
     const forecast = await forecastHowMany(store, { team: "steady", nowMs: NOW }, addDays(TODAY, 59));
     expect(forecast.calibration).toMatchObject({ every_days: 3, to: ago(60) });
+  }, 60_000);
+});
+
+describe("reading the calibration", () => {
+  const calibration = (coverage: number, claimed: number, scored = 100) => ({
+    forecasts: scored, every_days: 1, from: "2026-01-01", to: "2026-06-30", trials: 1000,
+    coverage: [{ percentile: 85 as const, scored, hits: Math.round(coverage * scored), coverage, claimed }],
+  });
+
+  it("compares the 85% row with what the forecasts claimed, 10 points either way", () => {
+    expect(calibrationVerdict(calibration(0.8, 0.88))).toBe("the 85% forecast came true about as often as it claimed: its ranges have held here");
+    // 0.70 against 0.88: 18 points short.
+    expect(calibrationVerdict(calibration(0.7, 0.88))).toMatch(/^the 85% forecast came true 18 points less often than it claimed: it has been too optimistic/);
+    expect(calibrationVerdict(calibration(1, 0.86))).toMatch(/^the 85% forecast came true 14 points more often than it claimed: it has been too cautious/);
+    expect(calibrationVerdict(calibration(1, 0.86, 19))).toBe("too few past forecasts to judge (fewer than 20 scored)");
+  });
+
+  it("reads a history whose throughput fell as too optimistic", async () => {
+    // Team slowed: 3 a day until 61 days ago, then 1. Past 10-day forecasts made in the slow
+    // spell sampled mostly fast days, and saw 10 items where they promised far more.
+    const forecast = await forecastHowMany(store, { team: "slowed", nowMs: NOW }, addDays(TODAY, 9));
+    expect(calibrationVerdict(forecast.calibration)).toMatch(/too optimistic/);
+    const steady = await forecastHowMany(store, { team: "steady", nowMs: NOW }, addDays(TODAY, 9));
+    expect(calibrationVerdict(steady.calibration)).toMatch(/its ranges have held here/);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Block Kit for a `/flow forecast` answer: the figures per percentile, the history they rest on,
 // any warning about that history, and the track record of the same forecast made on past days
 // (metrics/forecast-query.ts). Pure: a forecast in, blocks out.
-import type { Forecast } from "../../metrics/forecast-query.ts";
+import { calibrationVerdict, type Forecast } from "../../metrics/forecast-query.ts";
 import { formatCount } from "./format.ts";
 import { context, divider, escape, fields, fitToLimits, header, section, type Block } from "./kit.ts";
 
@@ -61,7 +61,7 @@ function trackRecord(forecast: Forecast): string {
   const lines = c.coverage.map((row) =>
     row.scored ? `${row.percentile}% forecast came true ${row.hits} of ${row.scored} times (${Math.round((row.coverage ?? 0) * 100)}%)` : `${row.percentile}%: not yet checkable`);
   const spacing = c.every_days > 1 ? `, every ${c.every_days} days` : "";
-  return `*Track record:* the same forecast made on ${c.forecasts} past days (${c.from} to ${c.to}${spacing}), from the data known then\n${lines.join("\n")}`;
+  return `*Track record:* the same forecast made on ${c.forecasts} past days (${c.from} to ${c.to}${spacing}), from the data known then\n${lines.join("\n")}\n_${escape(calibrationVerdict(c))}_`;
 }
 
 export function forecastFallback(forecast: Forecast): string {

@@ -3,7 +3,7 @@
 // (docs/forecasting.md). The demo prints its forecast through renderForecast too.
 import type { ForecastConfig } from "../../core/config.ts";
 import { addDays } from "../../metrics/forecast.ts";
-import { forecastHowMany, forecastSettingsOf, forecastWhen, localDay, type Forecast, type ForecastScope, type ForecastSettings } from "../../metrics/forecast-query.ts";
+import { calibrationVerdict, forecastHowMany, forecastSettingsOf, forecastWhen, localDay, type Forecast, type ForecastScope, type ForecastSettings } from "../../metrics/forecast-query.ts";
 import type { Store } from "../../store/store.ts";
 import { withStore, type CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
@@ -137,6 +137,6 @@ export function calibrationLines(forecast: Forecast): string[] {
     claimed: percent(row.claimed),
   }));
   lines.push(renderTable(rows).trimEnd());
-  lines.push("(coverage well below the claimed share means the forecast has been too optimistic here; see docs/forecasting.md)");
+  lines.push(`Reading: ${calibrationVerdict(c)} (docs/forecasting.md).`);
   return lines;
 }
