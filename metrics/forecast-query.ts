@@ -46,6 +46,9 @@ export function forecastSettingsOf(config: ForecastConfig): ForecastSettings {
   return { trials: config.trials, seed: config.seed, historyDays: config.history_days, workingDays: config.working_days };
 }
 
+// A day after the first the store holds, so its local midnight stays inside the range in every zone.
+const EARLIEST_DAY = "1900-01-02";
+
 /** Calendar days of past forecasts in the calibration. */
 export const CALIBRATION_DAYS = 365;
 /**
@@ -223,11 +226,15 @@ async function forecast(store: Store, scope: ForecastScope, question: ForecastQu
     if (question.by < today) throw new MetricError(`${question.by} is in the past (today is ${today} in ${timezone})`);
     horizon = sampledDaysThrough(today, question.by, settings.workingDays);
     if (horizon === 0) throw new MetricError(`there is no working day from ${today} to ${question.by}`);
+    // The same reach as "when" trials: past ten years the history says nothing worth a figure.
+    if (daysBetween(today, question.by) >= MAX_SIMULATED_DAYS) throw new MetricError(`${question.by} is more than ${MAX_SIMULATED_DAYS} days ahead; a forecast reaches at most ten years`);
   }
   // The live window, a year of past forecasts before it, and room for how far the question
   // reaches (the calibration's forecasts must have their outcome inside the data).
   const reach = question.kind === "howmany" ? daysBetween(today, question.by) + 1 : CALIBRATION_DAYS;
-  const fetchFrom = addDays(today, -(settings.historyDays + CALIBRATION_DAYS + reach));
+  const wanted = addDays(today, -(settings.historyDays + CALIBRATION_DAYS + reach));
+  // The store holds nothing before 1900 (core/time.ts); a long reach must not ask for it.
+  const fetchFrom = wanted < EARLIEST_DAY ? EARLIEST_DAY : wanted;
   const { series, firstActivity } = await throughputSeries(store, { ...scope, timezone }, fetchFrom, today, settings.workingDays);
 
   const windowStart = addDays(today, -settings.historyDays);

@@ -66,6 +66,7 @@ describe("forecast from the store", () => {
     expect(forecast.calibration).toMatchObject({ forecasts: 81, from: ago(90), to: ago(10) });
     await expect(forecastHowMany(store, { team: "steady", nowMs: NOW }, ago(1))).rejects.toThrow(/is in the past/);
     await expect(forecastHowMany(store, { team: "steady", nowMs: NOW }, "2027-02-30")).rejects.toThrow(/not a date/);
+    await expect(forecastHowMany(store, { team: "steady", nowMs: NOW }, addDays(TODAY, 3650))).rejects.toThrow(/more than 3650 days ahead/);
   }, 60_000);
 
   it("working days: weekends are not sampled and their items count on the Friday before", async () => {
