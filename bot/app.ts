@@ -11,6 +11,7 @@ import type { SlackConfig, SlackSecrets } from "./config.ts";
 import { registerFlowCommand } from "./listeners/commands/flow.ts";
 import { guardSlackRequests } from "./http-guard.ts";
 import { metricsFor, type BotMetrics } from "./metrics.ts";
+import { forecastSettingsOf } from "../metrics/forecast-query.ts";
 import { channelTeam } from "./scope.ts";
 import { runAlerts, scheduleAlerts, type AlertRunResult } from "./schedules/alerts.ts";
 import { runDigest, scheduleDigests, type ScheduleDeps } from "./schedules/digest.ts";
@@ -68,7 +69,7 @@ export function createBot(options: BotOptions): Bot {
     flowTimeStart: options.metricsConfig.flow_time_start,
     agingPercentile: options.metricsConfig.aging_percentile,
     agingBaselineDays: options.metricsConfig.aging_baseline_days,
-  });
+  }, forecastSettingsOf(options.metricsConfig.forecast));
   const now = options.now ?? Date.now;
   registerFlowCommand(app, { config, metrics, timezone: options.metricsConfig.timezone, now, log: consoleLog });
 

@@ -5,6 +5,7 @@ import type {
   AgingRow, BottleneckReport, DistributionRow, EfficiencyRow, FlowTimeRow, FlowTimeSummary, ItemRef, LoadRow, MetricFilters, QueueGrowthRow, VelocityRow,
 } from "../metrics/api.ts";
 import * as api from "../metrics/query.ts";
+import { DEFAULT_FORECAST_SETTINGS, forecastHowMany, forecastWhen, type ForecastScope, type ForecastSettings, type HowManyForecast, type WhenForecast } from "../metrics/forecast-query.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 
@@ -29,6 +30,10 @@ export interface BotMetrics {
   slowest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
   /** The items in WIP now, oldest first. */
   oldest(filters: MetricFilters, limit: number): Promise<ItemRef[]>;
+  /** When will `items` items of the scope be done (metrics/forecast-query.ts). */
+  forecastWhen(scope: ForecastScope, items: number): Promise<WhenForecast>;
+  /** How many items of the scope will be done from today through `by` (YYYY-MM-DD). */
+  forecastHowMany(scope: ForecastScope, by: string): Promise<HowManyForecast>;
   /**
    * Teams, streams and item types present in the store; remembered for a minute unless `fresh`
    * (a name not found is looked up fresh before it is refused, so a new team is never refused).
@@ -36,8 +41,9 @@ export interface BotMetrics {
   names(fresh?: boolean): Promise<StoreNames>;
 }
 
-export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetrics {
+export function metricsFor(store: Store, defaults: MetricFilters = {}, forecast: ForecastSettings = DEFAULT_FORECAST_SETTINGS): BotMetrics {
   const f = (filters: MetricFilters): MetricFilters => ({ ...defaults, ...definedOnly(filters) });
+  const scoped = (scope: ForecastScope): ForecastScope => ({ timezone: defaults.timezone, ...definedOnly(scope) });
   let names: { at: number; value: StoreNames } | undefined;
   return {
     velocity: (filters) => api.velocity(store, f(filters)),
@@ -51,6 +57,8 @@ export function metricsFor(store: Store, defaults: MetricFilters = {}): BotMetri
     growingQueues: (filters) => api.growingQueues(store, f(filters)),
     slowest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "slowest", limit }),
     oldest: (filters, limit) => api.itemsBehind(store, f(filters), { which: "oldest", limit }),
+    forecastWhen: (scope, items) => forecastWhen(store, scoped(scope), items, forecast),
+    forecastHowMany: (scope, by) => forecastHowMany(store, scoped(scope), by, forecast),
     async names(fresh = false) {
       if (!fresh && names && Date.now() - names.at < NAMES_TTL_MS) return names.value;
       const [row] = await store.query<StoreNames>(sqlFile("queries/names.sql"));

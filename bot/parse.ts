@@ -3,7 +3,10 @@
 import { localMidnight } from "../core/time.ts";
 import type { MetricFilters, MetricName, Period } from "../metrics/api.ts";
 
-export type CommandMetric = MetricName | "help";
+export type CommandMetric = MetricName | "help" | "forecast";
+
+/** What a `/flow forecast` asks: when N items will be done, or how many through a date (inclusive). */
+export type ForecastAsk = { kind: "when"; items: number } | { kind: "howmany"; by: string };
 
 export interface ParsedCommand {
   ok: true;
@@ -11,6 +14,8 @@ export interface ParsedCommand {
   filters: MetricFilters & { sinceMs: number; untilMs: number };
   /** Human wording of the window, e.g. "last 30 days". */
   windowLabel: string;
+  /** Set when metric is "forecast". Its history window is the config's, so filters carry no window. */
+  forecast?: ForecastAsk;
 }
 export interface ParseProblem {
   ok: false;
@@ -37,6 +42,7 @@ const METRIC_WORDS: Record<string, CommandMetric> = {
   distribution: "distribution", mix: "distribution",
   bottlenecks: "bottlenecks", bottleneck: "bottlenecks",
   aging: "aging", ageing: "aging", stale: "aging",
+  forecast: "forecast", when: "forecast",
   help: "help", "?": "help",
 };
 
@@ -72,6 +78,7 @@ export function parseCommand(text: string, context: ParseContext): ParseResult {
   const metric = METRIC_WORDS[words[0]!];
   if (!metric) return { ok: false, problem: `I don't know the metric "${words[0]}".` };
   if (metric === "help") return help();
+  if (metric === "forecast") return parseForecast(words, original, context);
 
   const filters: MetricFilters = {};
   let typeWord: string | undefined;
@@ -175,6 +182,69 @@ export function parseCommand(text: string, context: ParseContext): ParseResult {
   };
 }
 
+/** Forecast item counts beyond this are refused: nobody plans that many items, and a typo is likelier. */
+const MAX_FORECAST_ITEMS = 100_000;
+
+/**
+ * `/flow forecast 30 features team:payments` (when will 30 be done) and `/flow forecast by
+ * 2027-03-31 defects` (how many through that day). Type and scope words as for the metrics; no
+ * window, since a forecast resamples the configured history.
+ */
+function parseForecast(words: string[], original: string[], context: ParseContext): ParseResult {
+  const filters: MetricFilters = {};
+  let ask: ForecastAsk | undefined;
+  const setAsk = (next: ForecastAsk, text: string): ParseProblem | undefined => {
+    if (ask) return { ok: false, problem: `a forecast answers one question: "forecast 30" (when will 30 items be done) or "forecast by 2027-03-31" (how many by then), not both ("${text}").` };
+    ask = next;
+    return undefined;
+  };
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!;
+    const keyValue = /^(team|stream|type):(.+)$/i.exec(original[i]!);
+    if (keyValue) {
+      const key = keyValue[1]!.toLowerCase();
+      const value = keyValue[2]!;
+      if (key === "team") filters.team = value;
+      else if (key === "stream") filters.stream = value;
+      else if (filters.flowType !== undefined) return { ok: false, problem: "one item type at a time; leave the type out to forecast every type." };
+      else filters.flowType = TYPE_WORDS[value.toLowerCase()] ?? value;
+      continue;
+    }
+    if (TYPE_WORDS[word]) {
+      if (filters.flowType !== undefined && filters.flowType !== TYPE_WORDS[word]) return { ok: false, problem: "one item type at a time; leave the type out to forecast every type." };
+      filters.flowType = TYPE_WORDS[word];
+      continue;
+    }
+    if (/^\d+$/.test(word)) {
+      const items = Number(word);
+      if (items < 1 || items > MAX_FORECAST_ITEMS) return { ok: false, problem: `"${word}" items: give a number from 1 to ${MAX_FORECAST_ITEMS.toLocaleString("en-US")}.` };
+      const problem = setAsk({ kind: "when", items }, word);
+      if (problem) return problem;
+      continue;
+    }
+    if (word === "items" || word === "item") continue;
+    if (word === "by") {
+      const date = words[i + 1] ?? "";
+      if (parseLocalDate(date, context.timezone) === undefined) return { ok: false, problem: '"by" needs a date like 2027-03-31 (the last day counted).' };
+      if (date < localParts(context.nowMs, context.timezone).iso) return { ok: false, problem: `${date} is in the past.` };
+      const problem = setAsk({ kind: "howmany", by: date }, `by ${date}`);
+      if (problem) return problem;
+      i++;
+      continue;
+    }
+    return { ok: false, problem: `I didn't understand "${word}" in a forecast (try "forecast 30 features" or "forecast by 2027-03-31").` };
+  }
+  if (!ask) return { ok: false, problem: 'forecast what? "forecast 30 features" (when will 30 be done) or "forecast by 2027-03-31" (how many by then).' };
+  const label = ask.kind === "when" ? `when will ${ask.items} be done` : `how many by ${ask.by}`;
+  return {
+    ok: true,
+    metric: "forecast",
+    filters: { ...filters, sinceMs: context.nowMs, untilMs: context.nowMs, timezone: context.timezone },
+    windowLabel: label,
+    forecast: ask,
+  };
+}
+
 function help(): ParsedCommand {
   return { ok: true, metric: "help", filters: { sinceMs: 0, untilMs: 0 }, windowLabel: "" };
 }
@@ -216,13 +286,15 @@ function parseLast(
 type CalendarUnit = "week" | "month" | "quarter" | "year";
 
 /** Local calendar parts of an instant in a zone. */
-function localParts(ms: number, timezone: string): { year: number; month: number; day: number; weekday: number } {
+function localParts(ms: number, timezone: string): { year: number; month: number; day: number; weekday: number; iso: string } {
   const parts = new Intl.DateTimeFormat("en-US", {
     timeZone: timezone, year: "numeric", month: "numeric", day: "numeric", weekday: "short",
   }).formatToParts(new Date(ms));
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
   const weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(get("weekday"));
-  return { year: Number(get("year")), month: Number(get("month")), day: Number(get("day")), weekday };
+  const [year, month, day] = [Number(get("year")), Number(get("month")), Number(get("day"))];
+  const iso = `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+  return { year, month, day, weekday, iso };
 }
 
 export function startOf(nowMs: number, timezone: string, unit: CalendarUnit): number {
@@ -258,4 +330,6 @@ export const HELP_EXAMPLES = [
   "/flow distribution this month",
   "/flow bottlenecks team:checkout",
   "/flow aging debt",
+  "/flow forecast 30 features",
+  "/flow forecast by 2027-03-31 team:checkout",
 ] as const;

@@ -39,6 +39,8 @@ export function channelMetrics(metrics: BotMetrics, channelTeams: ChannelTeams, 
     growingQueues: (f) => metrics.growingQueues(s(f)),
     slowest: (f, limit) => metrics.slowest(s(f), limit),
     oldest: (f, limit) => metrics.oldest(s(f), limit),
+    forecastWhen: (scope, items) => metrics.forecastWhen(s(scope), items),
+    forecastHowMany: (scope, by) => metrics.forecastHowMany(s(scope), by),
     names: (fresh) => metrics.names(fresh),
   };
 }

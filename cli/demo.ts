@@ -11,6 +11,8 @@ import { openStore } from "../store/open.ts";
 import type { CommandContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { renderMetric } from "./metrics.ts";
+import { forecastWhen } from "../metrics/forecast-query.ts";
+import { forecastSettings, renderForecast } from "./commands/forecast.ts";
 
 export interface DemoOptions {
   data?: string;
@@ -65,6 +67,10 @@ export async function runDemo(context: CommandContext, options: DemoOptions): Pr
         context.out(`== ${name.toUpperCase()} ==\n`);
         context.out((await renderMetric(store, name, filters, "table", { top: 5 })) + "\n");
       }
+      // The question a team asks after "how fast?": when will the next 50 features be done.
+      context.out("== FORECAST ==\n");
+      const forecast = await forecastWhen(store, { flowType: "feature", timezone: config.timezone, nowMs: endMs }, 50, forecastSettings(config.forecast));
+      context.out(renderForecast(forecast) + "\n");
     } finally {
       await store.close();
     }

@@ -13,6 +13,7 @@ import { runDemo } from "./demo.ts";
 import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
+import { FORECAST_USAGE, forecastCommand } from "./commands/forecast.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
 import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
@@ -105,6 +106,20 @@ const COMMANDS: Record<string, Command> = {
       );
       const text = await withStore(context, (store) => renderMetric(store, name, filters, format));
       context.out(text);
+    },
+  },
+  forecast: {
+    summary: "forecast when N items will be done, or how many by a date, with the forecast's track record",
+    usage: FORECAST_USAGE,
+    options: {
+      type: { type: "string" }, team: { type: "string" }, stream: { type: "string" }, by: { type: "string" }, history: { type: "string" },
+      trials: { type: "string" }, seed: { type: "string" }, "working-days": { type: "boolean" }, format: { type: "string" },
+    },
+    async run(context, values, positionals) {
+      return forecastCommand(context, positionals, {
+        type: str(values.type), team: str(values.team), stream: str(values.stream), by: str(values.by), history: str(values.history),
+        trials: str(values.trials), seed: str(values.seed), workingDays: values["working-days"] === true, format: str(values.format),
+      });
     },
   },
   stream: {

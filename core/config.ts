@@ -25,6 +25,14 @@ export const StoreConfigSchema = z.preprocess(embeddedByDefault, z.discriminated
 ]));
 export type StoreConfig = z.infer<typeof StoreConfigSchema>;
 
+export const ForecastConfigSchema = z.strictObject({
+  trials: z.number().int().min(100).max(1_000_000).default(10_000).describe("Monte Carlo trials per forecast"),
+  history_days: z.number().int().min(7).max(3650).default(90).describe("calendar days of throughput before today that a forecast resamples"),
+  working_days: z.boolean().default(false).describe("sample and forecast Monday to Friday only (weekend finishes count on the Friday before)"),
+  seed: z.number().int().default(1).describe("seed of the random draws: the same question on the same data gives the same answer"),
+});
+export type ForecastConfig = z.infer<typeof ForecastConfigSchema>;
+
 export const MetricsConfigSchema = z.strictObject({
   timezone: z
     .string()
@@ -37,6 +45,7 @@ export const MetricsConfigSchema = z.strictObject({
     .describe("first_active: flow time starts at the first move into active or waiting; created: at creation"),
   aging_percentile: z.number().gt(0).lt(1).default(0.85).describe("WIP older than this percentile of its type's flow time is aging"),
   aging_baseline_days: z.number().int().positive().default(90).describe("completed items of this many days set the aging threshold"),
+  forecast: ForecastConfigSchema.default(ForecastConfigSchema.parse({})).describe("flowpulse forecast and /flow forecast (docs/forecasting.md)"),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 

@@ -175,7 +175,7 @@ describe("flowpulse CLI", () => {
     const result = await flowpulse("demo");
     expect(result.code).toBe(0);
     const sections = [...result.stdout.matchAll(/^== ([A-Z]+) ==$/gm)].map((m) => m[1]);
-    expect(sections).toEqual(["VELOCITY", "TIME", "EFFICIENCY", "LOAD", "DISTRIBUTION", "BOTTLENECKS"]);
+    expect(sections).toEqual(["VELOCITY", "TIME", "EFFICIENCY", "LOAD", "DISTRIBUTION", "BOTTLENECKS", "FORECAST"]);
     const header = /imported in [\d.]+ s \((\d+) items, (\d+) transitions, 0 rejected\)/.exec(result.stdout);
     expect(Number(header?.[1])).toBe(2400);
     expect(Number(header?.[2])).toBeGreaterThan(2400 * 4);

@@ -49,7 +49,7 @@ const problems = (raw: unknown): string => {
 
 describe("unknown keys", () => {
   it.each([
-    [{ metrics: { timezon: "UTC" } }, 'metrics.timezon: unknown key in metrics; allowed here: timezone, flow_time_start, aging_percentile, aging_baseline_days; did you mean "timezone"?'],
+    [{ metrics: { timezon: "UTC" } }, 'metrics.timezon: unknown key in metrics; allowed here: timezone, flow_time_start, aging_percentile, aging_baseline_days, forecast; did you mean "timezone"?'],
     [{ store: { pathh: "./x" } }, 'store.pathh: unknown key in store; allowed here: kind, path; did you mean "path"?'],
     [{ sourcez: { jira: {} } }, 'sourcez: unknown key at the top level; allowed here: store, metrics, workflows, sources, slack, serve; did you mean "sources"?'],
     [

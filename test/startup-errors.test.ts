@@ -89,7 +89,7 @@ describe("the data directory and the config file", () => {
     const config = yaml("typo.yaml", "metrics:\n  timezon: Europe/Berlin\n");
     expectOneLine(
       await flowpulse(["--config", config, "metrics", "velocity"]),
-      'invalid config (typo.yaml): metrics.timezon: unknown key in metrics; allowed here: timezone, flow_time_start, aging_percentile, aging_baseline_days; did you mean "timezone"?',
+      'invalid config (typo.yaml): metrics.timezon: unknown key in metrics; allowed here: timezone, flow_time_start, aging_percentile, aging_baseline_days, forecast; did you mean "timezone"?',
     );
   });
 

@@ -67,7 +67,8 @@ export function helpBlocks(problem?: string): Block[] {
       "*Ask for a flow metric:* `velocity`, `time`, `efficiency`, `load`, `distribution`, `bottlenecks`, `aging`\n" +
         "*Filters:* an item type (`defects`, `features`, `risk`, `debt`), `team:<name>`, `stream:<name>`\n" +
         "*Window:* `last 30d`, `last 2 weeks`, `this month`, `this quarter`, `since 2026-01-01` (default: last 30 days)\n" +
-        "*Grouping:* `by day`, `by week`, `by month`",
+        "*Grouping:* `by day`, `by week`, `by month`\n" +
+        "*Forecast:* `forecast 30 features` (when will 30 be done), `forecast by 2027-03-31` (how many by then), with its track record",
     ),
     section(`*Examples*\n${HELP_EXAMPLES.map((example) => `\`${example}\``).join("\n")}`),
   );

@@ -3,6 +3,7 @@
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
 import { computeAnswer } from "../../answer.ts";
 import { answerBlocks, answerFallback, errorBlocks, helpBlocks } from "../../blocks/answer.ts";
+import { forecastBlocks, forecastFallback } from "../../blocks/forecast.ts";
 import { postable, type Block } from "../../blocks/kit.ts";
 import type { SlackConfig } from "../../config.ts";
 import type { BotMetrics } from "../../metrics.ts";
@@ -58,6 +59,13 @@ export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<Sla
     }
     const { filters, note } = scopeFilters(deps.config.channel_teams, command.channel_id, mapped ? { ...checked, team: parsed.filters.team } : checked);
     const metrics = channelMetrics(deps.metrics, deps.config.channel_teams, command.channel_id);
+    if (parsed.metric === "forecast") {
+      const ask = parsed.forecast!;
+      const scope = { stream: filters.stream, team: filters.team, flowType: filters.flowType, nowMs: (deps.now ?? Date.now)() };
+      const forecast = ask.kind === "when" ? await metrics.forecastWhen(scope, ask.items) : await metrics.forecastHowMany(scope, ask.by);
+      await reply(deps.config.public_answers ? "in_channel" : "ephemeral", forecastFallback(forecast), forecastBlocks(forecast, note ? [note] : []));
+      return;
+    }
     const answer = await computeAnswer(metrics, parsed.metric, filters, parsed.windowLabel);
     if (note) answer.notes.push(note);
     await reply(deps.config.public_answers ? "in_channel" : "ephemeral", answerFallback(answer), answerBlocks(answer));
