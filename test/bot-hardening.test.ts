@@ -183,7 +183,7 @@ describe("1-2. requests are judged before their body is read", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("3. a channel mapped to a team never receives another team's item", () => {

@@ -130,7 +130,7 @@ describe("flowpulse serve's share", () => {
     expect(JSON.parse(answered.stdout)).toEqual([]);
     expect(existsSync(file)).toBe(false);
     unrelated.kill("SIGKILL");
-  }, 60_000);
+  }, 120_000);
 
   it("refuses a serve that runs an older schema, in one line", async () => {
     const data = path.join(dir, "older");
@@ -156,5 +156,5 @@ describe("flowpulse serve's share", () => {
     } finally {
       await store.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

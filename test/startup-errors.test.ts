@@ -138,7 +138,7 @@ describe("a ClickHouse server store", () => {
         expect(wrong.stderr).not.toContain("not-the-password-1");
         const user = yaml("user.yaml", `store:\n  kind: server\n  url: ${url}\n  username: nobody_here\n`);
         expectOneLine(await flowpulse(["--config", user, "rejected"]), `the ClickHouse server at ${url} refused user nobody_here: check $CLICKHOUSE_PASSWORD`);
-      }, 60_000);
+      }, 120_000);
     },
   );
 });
