@@ -11,11 +11,17 @@ import { openStore } from "../store/open.ts";
 import type { CommandContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { renderMetric } from "./metrics.ts";
+import { serveDashboard } from "./commands/dashboard.ts";
 
 export interface DemoOptions {
   data?: string;
   items?: number;
   seed?: number;
+  /** Keep the demo store open and serve the dashboard on it until stopped (`--serve`). */
+  serve?: boolean;
+  /** With serve: resolves when to stop; signals by default (tests pass their own). */
+  until?: Promise<unknown>;
+  onReady?(url: string): void;
 }
 
 const DAY = 86_400_000;
@@ -64,6 +70,20 @@ export async function runDemo(context: CommandContext, options: DemoOptions): Pr
       for (const [name, filters] of sections) {
         context.out(`== ${name.toUpperCase()} ==\n`);
         context.out((await renderMetric(store, name, filters, "table", { top: 5 })) + "\n");
+      }
+      if (options.serve) {
+        const dashboard = await serveDashboard(context.config, store, (line) => context.err(line + "\n"));
+        try {
+          context.out(`The dashboard of the demo data: ${dashboard.url} (Ctrl-C to stop)\n`);
+          options.onReady?.(dashboard.url);
+          await (options.until ??
+            new Promise<void>((resolve) => {
+              process.once("SIGINT", resolve);
+              process.once("SIGTERM", resolve);
+            }));
+        } finally {
+          await dashboard.close();
+        }
       }
     } finally {
       await store.close();
