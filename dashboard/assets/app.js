@@ -179,7 +179,7 @@ function renderOverview(data, filters, extra) {
 }
 
 function renderBottleneckLists(data, limit) {
-  const aging = section("Aging items: in progress longer than their type usually takes", `Older than the ${"85th"} percentile of their type's recent flow time; most overdue first. Links open the item at its source.`);
+  const aging = section("Aging items: in progress longer than their type usually takes", "Older than their type's usual flow time (the metrics.aging_percentile of the items finished recently, 85th by default); most overdue first. Links open the item at its source.");
   if (data.aging.length === 0) aging.append(el("p", {}, "No item in progress is past its type's threshold."));
   else {
     dataTable(aging, "aging items", [
