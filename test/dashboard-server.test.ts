@@ -6,6 +6,8 @@ import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import { parseDateOption } from "../cli/dates.ts";
 import { dashboardAuth, DashboardConfigSchema } from "../dashboard/config.ts";
 import { FilterError, parseFilterQuery, toMetricFilters } from "../dashboard/filters.ts";
+import { dashboardLink } from "../dashboard/links.ts";
+import { answerBlocks, type MetricAnswer } from "../bot/blocks/answer.ts";
 import { startDashboard, type DashboardServer } from "../dashboard/server.ts";
 import { velocity } from "../metrics/query.ts";
 import { FlowSink } from "../pipeline/sink.ts";
@@ -53,6 +55,40 @@ describe("filters", () => {
     const now = Date.parse("2024-06-01T00:00:00Z");
     expect(toMetricFilters(query("window=30d&team="), DEFAULTS, now)).toMatchObject({ sinceMs: now - 30 * 86_400_000, untilMs: now, period: "week" });
     expect(toMetricFilters(query("window=30d&team="), DEFAULTS, now).team).toBeUndefined();
+  });
+});
+
+describe("links from Slack", () => {
+  const NOW = Date.parse("2026-03-15T10:30:00Z");
+
+  it("open the view with the same filters: the page reads back the window the answer used", () => {
+    const zone = "Europe/Berlin";
+    const cases = [
+      // "last 30d": ends now, so the link keeps a moving window.
+      { sinceMs: NOW - 30 * 86_400_000, untilMs: NOW, team: "pay & go", flowType: "defect", timezone: zone },
+      // "this month": starts at a local midnight and ends now.
+      { sinceMs: Date.parse("2026-02-28T23:00:00Z"), untilMs: NOW, timezone: zone, period: "day" as const },
+      // "last month": whole local days in the past.
+      { sinceMs: Date.parse("2026-01-31T23:00:00Z"), untilMs: Date.parse("2026-02-28T23:00:00Z"), stream: "orders", timezone: zone },
+    ];
+    for (const filters of cases) {
+      const url = new URL(dashboardLink("https://flow.example.com/dash/", "throughput", filters, NOW));
+      expect(url.pathname).toBe("/dash/");
+      expect(url.searchParams.get("view")).toBe("throughput");
+      const back = toMetricFilters(parseFilterQuery(url.searchParams), { timezone: zone }, NOW);
+      const pick = (f: typeof back) => ({ sinceMs: f.sinceMs, untilMs: f.untilMs, team: f.team, flowType: f.flowType, stream: f.stream, period: f.period ?? "week" });
+      expect(pick(back)).toEqual(pick(filters));
+    }
+    expect(dashboardLink("https://flow.example.com/", "overview", { sinceMs: NOW - 7 * 86_400_000, untilMs: NOW }, NOW)).toBe("https://flow.example.com/?window=7d");
+  });
+
+  it("appear under a /flow answer as a link, & escaped for Slack", () => {
+    const answer: MetricAnswer = {
+      title: "Flow velocity", windowLabel: "last 30 days", scopeLabel: "", value: 3, kind: "count", caption: "items delivered",
+      higherIsBetter: true, breakdown: [], lists: [], notes: [], dashboardUrl: "https://flow.example.com/?view=throughput&team=red",
+    };
+    expect(JSON.stringify(answerBlocks(answer).at(-1))).toContain("<https://flow.example.com/?view=throughput&amp;team=red|See it in the Flowpulse dashboard>");
+    expect(JSON.stringify(answerBlocks({ ...answer, dashboardUrl: undefined }))).not.toContain("dashboard");
   });
 });
 

@@ -87,7 +87,7 @@ export async function serveCommand(context: CommandContext, options: ServeOption
           throw new UsageError((error as Error).message);
         }
       })();
-      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets, schedules: true });
+      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets, schedules: true, dashboardUrl: config.dashboard.public_url });
       const started = await bot.start();
       stops.push(() => bot.stop());
       parts.push(`Slack bot (${slack.mode}${started.port ? ` on :${started.port}` : ""})`);
