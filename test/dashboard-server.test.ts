@@ -126,7 +126,7 @@ describe("server", () => {
   it("serves the page, its assets and ECharts from the package, with a strict content policy and nothing else", async () => {
     const page = await get(open.url);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<script src="assets/echarts.min.js"');
+    expect(page.body).toContain('<script type="module" src="assets/app.js"></script>');
     expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
     const echarts = await get(`${open.url}assets/echarts.min.js`);
     expect(echarts.status).toBe(200);

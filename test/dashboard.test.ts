@@ -135,6 +135,9 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const lastDay = load!.at(-1)!.day;
       const wip: Record<string, number> = Object.fromEntries(load!.filter((row) => row.day === lastDay).map((row) => [row.flow_type, Number(row.wip)]));
       expect(await shown("load")).toMatchObject({ ...wip, "all types": Object.values(wip).reduce((a, b) => a + b, 0) });
+      // And each type's share of the items finished: distribution's completed scope.
+      const shares = Object.fromEntries(distribution!.filter((row) => row.scope === "completed").map((row) => [row.flow_type, Number(row.share)]));
+      expect(await shown("distribution")).toMatchObject(shares);
     }, 120_000);
 
     it("keeps a filter change in the address and redraws; arrow keys move between views", async () => {

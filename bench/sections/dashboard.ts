@@ -70,25 +70,42 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
 
     if (!existsSync(CHROMIUM)) {
       log(`no Chromium at ${CHROMIUM}: first render not measured`);
-      figures["first render p95 ms"] = null;
+      figures["first render, first visit p95 ms"] = null;
     } else {
       const server = await startDashboard({ store, host: "127.0.0.1", port: 0, auth: { kind: "none" }, defaults: { timezone: "UTC" } });
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
       try {
         // The page asks for "the last 90 days up to now"; the seeded data ends at today's start.
-        const renders: number[] = [];
-        for (let i = 0; i < 1 + Math.max(3, Math.round(repeats / 2)); i++) {
-          const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        // A first visit (a fresh browser context: nothing cached, ECharts' 1 MB script parsed) and
+        // a return visit (the same context: the assets cached), each after one visit that warms
+        // the store's caches.
+        const firstRender = async (context: Awaited<ReturnType<typeof browser.newContext>>) => {
+          const page = await context.newPage();
+          await page.setViewportSize({ width: 1280, height: 900 });
           await page.goto(server.url);
           await page.waitForFunction(() => document.body.dataset.firstRenderMs !== undefined, undefined, { timeout: 60_000 });
           const ms = Number(await page.evaluate(() => document.body.dataset.firstRenderMs));
           await page.close();
-          if (i > 0) renders.push(ms); // the first visit warms the browser's and the store's caches
+          return ms;
+        };
+        const visits = Math.max(3, Math.round(repeats / 2));
+        const returning = await browser.newContext();
+        await firstRender(returning);
+        const cold: number[] = [];
+        const warm: number[] = [];
+        for (let i = 0; i < visits; i++) {
+          const context = await browser.newContext();
+          cold.push(await firstRender(context));
+          await context.close();
+          warm.push(await firstRender(returning));
         }
-        renders.sort((a, b) => a - b);
-        figures["first render p50 ms"] = percentile(renders, 0.5);
-        figures["first render p95 ms"] = percentile(renders, 0.95);
-        targets.push({ name: "overview first meaningful render p95 (ms)", value: percentile(renders, 0.95), target: "< 1500", pass: percentile(renders, 0.95) < 1500 });
+        cold.sort((a, b) => a - b);
+        warm.sort((a, b) => a - b);
+        figures["first render, first visit p50 ms"] = percentile(cold, 0.5);
+        figures["first render, first visit p95 ms"] = percentile(cold, 0.95);
+        figures["first render, return visit p50 ms"] = percentile(warm, 0.5);
+        figures["first render, return visit p95 ms"] = percentile(warm, 0.95);
+        targets.push({ name: "overview first meaningful render, first visit p95 (ms)", value: percentile(cold, 0.95), target: "< 1500", pass: percentile(cold, 0.95) < 1500 });
       } finally {
         await browser.close();
         await server.close();
