@@ -2,7 +2,7 @@
 // asked for, nothing else. The overview sets each figure beside the same figure of the window just
 // before, per flow item type, with its trend per period.
 import type {
-  AgingBand, AgingRow, AgingWipItem, CumulativeFlowRow, DistributionPeriodRow, DistributionRow, EfficiencyRow, FlowTimeRow,
+  AgingBand, AgingRow, AgingWipItem, CumulativeFlowRow, DistributionPeriodRow, DistributionRow,
   FlowTimeSummary, FlowTimePoint, LoadRow, MetricFilters, QueueGrowthRow, ResolvedFilters, StateTimeRow, VelocityRow,
 } from "../metrics/api.ts";
 import * as metrics from "../metrics/query.ts";
@@ -106,73 +106,49 @@ async function overview(store: Store, filters: MetricFilters): Promise<Overview>
   const previous = metrics.previousWindow(filters);
   // The WIP at the previous window's end is the last row of a one-day load ending there.
   const previousEnd: MetricFilters = { ...previous, sinceMs: Math.max(previous.sinceMs, previous.untilMs - 1) };
-  // Nine queries side by side (the store runs two at a time). The distribution figure is the
-  // completed share, which is each type's velocity over the total: the same items as
-  // distribution.sql's 'completed' scope, so it needs no query of its own.
-  const [velocity, summary, time, efficiency, load, prevVelocity, prevSummary, prevEfficiency, prevLoad] = await Promise.all([
-    metrics.velocity(store, current),
-    metrics.flowTimeSummary(store, current),
-    metrics.flowTime(store, current),
-    metrics.efficiency(store, current),
+  const [figures, load, prevLoad] = await Promise.all([
+    metrics.overviewFigures(store, current),
     metrics.load(store, current),
-    metrics.velocity(store, previous),
-    metrics.flowTimeSummary(store, previous),
-    metrics.efficiency(store, previous),
     metrics.load(store, previousEnd),
   ]);
-  const types = [...new Set([...velocity, ...load, ...prevVelocity, ...prevLoad].map((row) => row.flow_type))].sort();
-  const periods = [...new Set(velocity.map((row) => row.period_start))].sort();
+  const whole = (window: "current" | "previous", type: string) => figures.find((r) => r.window === window && r.flow_type === type && r.period_start === "");
+  const types = [...new Set([...figures.map((r) => r.flow_type).filter(Boolean), ...load.map((r) => r.flow_type), ...prevLoad.map((r) => r.flow_type)])].sort();
+  const periods = [...new Set(figures.filter((r) => r.period_start !== "").map((r) => r.period_start))].sort();
   const days = [...new Set(load.map((row) => row.day))].sort();
-  const totalDone = sum(velocity.map((row) => row.items));
-  const prevTotalDone = sum(prevVelocity.map((row) => row.items));
   const lastDay = days.at(-1);
   const prevLastDay = [...new Set(prevLoad.map((row) => row.day))].sort().at(-1);
-  const doneIn = (rows: VelocityRow[], type: string | null) => sum(rows.filter((row) => type === null || row.flow_type === type).map((row) => row.items));
-  const wipOn = (rows: LoadRow[], day: string | undefined, type: string | null) =>
-    day === undefined ? null : sum(rows.filter((row) => row.day === day && (type === null || row.flow_type === type)).map((row) => row.wip));
-  const efficiencyOf = (rows: EfficiencyRow[], type: string | null) => {
-    const chosen = rows.filter((row) => type === null || row.flow_type === type);
-    const active = sum(chosen.map((row) => row.active_days));
-    const flow = active + sum(chosen.map((row) => row.wait_days));
-    return flow > 0 ? round(active / flow, 4) : null;
+  const wipOn = (rows: LoadRow[], day: string | undefined, type: string) =>
+    day === undefined ? null : sum(rows.filter((row) => row.day === day && (type === "" || row.flow_type === type)).map((row) => row.wip));
+  const inPeriod = (type: string, period: string) => figures.find((r) => r.window === "current" && r.flow_type === type && r.period_start === period);
+  const trend = (type: string, value: (type: string, period: string) => number | null) => periods.map((period_start) => ({ period_start, value: value(type, period_start) }));
+  const share = (window: "current" | "previous", type: string) => {
+    const all = whole(window, "")?.items ?? 0;
+    return all > 0 ? round((whole(window, type)?.items ?? 0) / all, 4) : null;
   };
-  const p85 = (s: FlowTimeSummary, type: string | null) => (type === null ? s.p85_days : (s.byType.find((row) => row.flow_type === type)?.p85_days ?? null));
-  const timeTrend = (rows: FlowTimeRow[], type: string | null) =>
-    periods.map((period_start) => ({
-      period_start,
-      value: type === null ? null : (rows.find((row) => row.period_start === period_start && row.flow_type === type)?.p85_days ?? null),
-    }));
-  const row = (type: string | null): OverviewRow => ({
-    flow_type: type ?? ALL_TYPES,
+  const row = (type: string): OverviewRow => ({
+    flow_type: type || ALL_TYPES,
     velocity: {
-      current: doneIn(velocity, type),
-      previous: doneIn(prevVelocity, type),
-      trend: periods.map((period_start) => ({ period_start, value: doneIn(velocity.filter((r) => r.period_start === period_start), type) })),
+      current: whole("current", type)?.items ?? 0,
+      previous: whole("previous", type)?.items ?? 0,
+      trend: trend(type, (t, p) => inPeriod(t, p)?.items ?? 0),
     },
-    // Percentiles of all types together cannot be built from per-type rows per period, so the
-    // all-types trend is left out rather than guessed.
-    time: { current: p85(summary, type), previous: p85(prevSummary, type), trend: timeTrend(time, type) },
-    efficiency: {
-      current: efficiencyOf(efficiency, type),
-      previous: efficiencyOf(prevEfficiency, type),
-      trend: periods.map((period_start) => ({ period_start, value: efficiencyOf(efficiency.filter((r) => r.period_start === period_start), type) })),
-    },
+    time: { current: whole("current", type)?.p85_days ?? null, previous: whole("previous", type)?.p85_days ?? null, trend: trend(type, (t, p) => inPeriod(t, p)?.p85_days ?? null) },
+    efficiency: { current: whole("current", type)?.efficiency ?? null, previous: whole("previous", type)?.efficiency ?? null, trend: trend(type, (t, p) => inPeriod(t, p)?.efficiency ?? null) },
     load: {
       current: wipOn(load, lastDay, type),
       previous: wipOn(prevLoad, prevLastDay, type),
       trend: days.map((day) => ({ period_start: day, value: wipOn(load, day, type) })),
     },
     distribution: {
-      current: type === null ? (totalDone > 0 ? 1 : null) : totalDone > 0 ? round(doneIn(velocity, type) / totalDone, 4) : null,
-      previous: type === null ? (prevTotalDone > 0 ? 1 : null) : prevTotalDone > 0 ? round(doneIn(prevVelocity, type) / prevTotalDone, 4) : null,
-      trend: periods.map((period_start) => {
-        const inPeriod = velocity.filter((r) => r.period_start === period_start);
-        const all = doneIn(inPeriod, null);
-        return { period_start, value: all > 0 ? round(doneIn(inPeriod, type) / all, 4) : null };
+      current: share("current", type),
+      previous: share("previous", type),
+      trend: trend(type, (t, p) => {
+        const all = inPeriod("", p)?.items ?? 0;
+        return all > 0 ? round((inPeriod(t, p)?.items ?? 0) / all, 4) : null;
       }),
     },
   });
-  return { previous: { sinceMs: previous.sinceMs, untilMs: previous.untilMs }, rows: [row(null), ...types.map(row)] };
+  return { previous: { sinceMs: previous.sinceMs, untilMs: previous.untilMs }, rows: [row(""), ...types.map(row)] };
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

@@ -93,3 +93,12 @@ export interface AgingWipItem {
 export interface AgingBand { flow_type: string; items: number; p50_days: number; p70_days: number; p85_days: number; p95_days: number }
 /** Share of a type per period: among the items finished in it, or the WIP at its last day in the window. */
 export interface DistributionPeriodRow { period_start: string; scope: "completed" | "wip"; flow_type: string; items: number; share: number }
+/**
+ * Velocity, flow time and efficiency of a window and the one before it, over all types
+ * (flow_type '') and per type, for the whole window (period_start '') and per period of the
+ * current one. Figures with no item behind them are null.
+ */
+export interface OverviewFigureRow {
+  window: "current" | "previous"; flow_type: string; period_start: string;
+  items: number; flow_items: number; p50_days: number | null; p85_days: number | null; efficiency: number | null;
+}

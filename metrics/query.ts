@@ -20,6 +20,7 @@ import type {
   ItemsBehindOptions,
   LoadRow,
   MetricFilters,
+  OverviewFigureRow,
   Period,
   QueueGrowthRow,
   ResolvedFilters,
@@ -238,4 +239,17 @@ export function periodStart(day: string, period: Period): string {
   const ms = Date.parse(day + "T00:00:00Z");
   const sinceMonday = (new Date(ms).getUTCDay() + 6) % 7;
   return new Date(ms - sinceMonday * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The window's and the previous window's (same length, just before) velocity, flow time and
+ * efficiency in one pass: the same items and definitions as velocity(), flowTimeSummary(),
+ * flowTime() and efficiency(), grouped for an overview.
+ */
+export async function overviewFigures(store: Store, filters: MetricFilters = {}): Promise<OverviewFigureRow[]> {
+  const previous = previousWindow(filters);
+  const rows = await run<Omit<OverviewFigureRow, "flow_type" | "period_start"> & { group_type: string; group_period: string; q?: unknown }>(
+    store, "overview.sql", filters, { previous_since: toClickHouseTime(previous.sinceMs) },
+  );
+  return rows.map(({ group_type, group_period, q: _q, ...row }) => ({ ...row, flow_type: group_type, period_start: group_period }));
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import type { MetricFilters } from "../metrics/api.ts";
-import { agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, load, periodStart, velocity } from "../metrics/query.ts";
+import { agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, flowTimeSummary, load, overviewFigures, periodStart, previousWindow, velocity } from "../metrics/query.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { opsHistories, SOFTWARE, transitionsOf, type History } from "./fixtures/metrics/histories.ts";
 import { freshStore } from "./helpers/store.ts";
@@ -108,5 +108,38 @@ describe("distribution over time", () => {
     expect(periodStart("2024-01-28", "week")).toBe("2024-01-22");
     expect(periodStart("1950-03-15", "month")).toBe("1950-03-01");
     expect(periodStart("2024-02-29", "day")).toBe("2024-02-29");
+  });
+});
+
+describe("overview figures", () => {
+  it("give velocity, flow time and efficiency of the window, per type and over all, in one pass", async () => {
+    const rows = await overviewFigures(fresh.store, JAN);
+    const whole = (type: string) => rows.find((r) => r.window === "current" && r.flow_type === type && r.period_start === "");
+    // Done in January: features A 3 d, B 5, E 7, J 3, K 7.0417 (active 2, 4, 5, 1, 7.0417 d);
+    // defects C 3 (all active) and D (never started: counted, no flow time); debt I 5 (active).
+    // Feature p85: rank 0.85 * 4 = 3.4 of [3, 3, 5, 7, 7.0417] -> 7 + 0.4 * 0.0417 = 7.0167;
+    // efficiency 19.0417 / 25.0417 = 0.7604. All types: [3, 3, 3, 5, 5, 7, 7.0417], p50 rank 3
+    // -> 5, p85 rank 5.1 -> 7.0042; efficiency (19.0417 + 3 + 5) / (25.0417 + 3 + 5) = 27.0417 / 33.0417 = 0.8184.
+    expect(whole("feature")).toMatchObject({ items: 5, flow_items: 5, p50_days: 5, p85_days: 7.0167, efficiency: 0.7604 });
+    expect(whole("defect")).toMatchObject({ items: 2, flow_items: 1, p50_days: 3, p85_days: 3, efficiency: 1 });
+    expect(whole("")).toMatchObject({ items: 8, flow_items: 7, p50_days: 5, p85_days: 7.0042, efficiency: 0.8184 });
+    // The week of Jan 8: B, E (features) and C (defect).
+    expect(rows.find((r) => r.window === "current" && r.flow_type === "" && r.period_start === "2024-01-08")).toMatchObject({ items: 3 });
+    // December 2023 (the window before) has nothing.
+    expect(rows.filter((r) => r.window === "previous")).toEqual([]);
+  });
+
+  it("equal velocity and the flow time summary of both windows", async () => {
+    const window: MetricFilters = { stream: "software", sinceMs: Date.parse("2024-01-12T00:00:00Z"), untilMs: Date.parse("2024-01-31T00:00:00Z") };
+    const rows = await overviewFigures(fresh.store, window);
+    for (const [name, filters] of [["current", window], ["previous", previousWindow(window)]] as const) {
+      const done = await velocity(fresh.store, filters);
+      const summary = await flowTimeSummary(fresh.store, filters);
+      const whole = (type: string) => rows.find((r) => r.window === name && r.flow_type === type && r.period_start === "");
+      expect(whole("")?.items ?? 0, name).toBe(done.reduce((s, r) => s + r.items, 0));
+      expect(whole("")?.p85_days ?? null, name).toBe(summary.p85_days);
+      for (const type of summary.byType) expect(whole(type.flow_type)?.p85_days, `${name} ${type.flow_type}`).toBe(type.p85_days);
+    }
+    expect(rows.some((r) => r.window === "previous" && r.items > 0)).toBe(true);
   });
 });
