@@ -3,6 +3,7 @@
 // render in headless Chromium (navigation start to the first view drawn, through the real server),
 // and the Slack digest's chart (ECharts server-side SVG, then resvg's PNG).
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { chromium } from "playwright-core";
 import { wipChartPng, wipChartSvg } from "../../bot/chart.ts";
 import { VIEW_NAMES, type ViewName } from "../../dashboard/filters.ts";
@@ -43,7 +44,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);
   const seeded = await seededStore({ items, workDir: options.workDir, log });
   const store = await openStore({ kind: "embedded", path: seeded.path });
-  const figures: BenchResult["figures"] = { items: seeded.items, transitions: seeded.transitions };
+  // The machine may be shared: the 1-minute load average says how busy it was.
+  const figures: BenchResult["figures"] = { items: seeded.items, transitions: seeded.transitions, "load average before": Math.round((os.loadavg()[0] ?? 0) * 10) / 10 };
   const targets: BenchTarget[] = [];
   try {
     // The page's default: the last 90 days, weekly, up to where the data ends.
