@@ -45,6 +45,29 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   });
 }
 
+describe("flowpulse demo --serve", () => {
+  it("loads the demo data and serves the dashboard on it until stopped", async () => {
+    const config = path.join(work, "demo.yaml");
+    writeFileSync(config, "dashboard:\n  port: 0\n");
+    const child = spawn(process.execPath, [CLI, "--config", config, "demo", "--serve", "--items", "300"], { cwd: ROOT, env: { ...process.env, FLOWPULSE_CONFIG: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = out.match(/The dashboard of the demo data: (http:\/\/\S+\/)/);
+        if (match) resolve(match[1]!);
+      });
+      child.on("exit", (code) => reject(new Error(`demo exited (${code}): ${out}`)));
+    });
+    const answer = (await (await fetch(`${url}api/view/overview`)).json()) as { empty: boolean; data: { rows: { flow_type: string }[] } };
+    expect(answer.empty).toBe(false);
+    expect(answer.data.rows.map((row) => row.flow_type)).toEqual(["all types", "debt", "defect", "feature", "risk"]);
+    child.kill("SIGTERM");
+    expect(await new Promise((resolve) => child.once("exit", resolve))).toBe(0);
+  }, 120_000);
+});
+
 describe("flowpulse serve and flowpulse dashboard", () => {
   it("refuses to listen where other hosts can reach it without auth: one line, exit 2", async () => {
     const data = path.join(work, "store");

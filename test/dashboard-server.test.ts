@@ -167,6 +167,22 @@ describe("server", () => {
     expect(JSON.parse((await get(`${open.url}api/view/load?window=0d`)).body).error).toContain('window "0d" must be a number of days');
   }, 60_000);
 
+  it("draws a WIP limit on the flow load only where its scope is exactly the page's", async () => {
+    const limited = await startDashboard({
+      store: fresh.store, host: "127.0.0.1", port: 0, auth: { kind: "none" }, defaults: DEFAULTS,
+      wipLimits: [{ name: "red-wip", limit: 4, team: "red" }, { name: "all-wip", limit: 9 }, { name: "red-defects", limit: 2, team: "red", flow_type: "defect" }],
+    });
+    try {
+      const limits = async (query: string) => ((await (await fetch(`${limited.url}api/view/load?${query}`)).json()) as { data: { limits: { name: string }[] } }).data.limits.map((l) => l.name);
+      expect(await limits("team=red")).toEqual(["red-wip"]);
+      expect(await limits("")).toEqual(["all-wip"]);
+      expect(await limits("team=red&type=defect")).toEqual(["red-defects"]);
+      expect(await limits("team=blue")).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("token auth: a link with the token sets a cookie and drops the token from the address; nothing without it", async () => {
     const guarded = await startDashboard({ store: fresh.store, host: "127.0.0.1", port: 0, auth: { kind: "token", token: TOKEN }, defaults: DEFAULTS });
     try {
