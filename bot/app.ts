@@ -27,6 +27,8 @@ export interface BotOptions {
   /** false: no cron tasks (digests and alerts run only when called). */
   schedules?: boolean;
   now?: () => number;
+  /** dashboard.public_url: answers and digests link to the matching dashboard view. */
+  dashboardUrl?: string;
 }
 
 export interface Bot {
@@ -71,9 +73,9 @@ export function createBot(options: BotOptions): Bot {
     agingBaselineDays: options.metricsConfig.aging_baseline_days,
   }, forecastSettingsOf(options.metricsConfig.forecast));
   const now = options.now ?? Date.now;
-  registerFlowCommand(app, { config, metrics, timezone: options.metricsConfig.timezone, now, log: consoleLog });
+  registerFlowCommand(app, { config, metrics, timezone: options.metricsConfig.timezone, now, log: consoleLog, dashboardUrl: options.dashboardUrl });
 
-  const deps: ScheduleDeps & { store: Store } = { client: app.client, metrics, channelTeams: config.channel_teams, log: consoleLog, now, store: options.store };
+  const deps: ScheduleDeps & { store: Store } = { client: app.client, metrics, channelTeams: config.channel_teams, log: consoleLog, now, store: options.store, dashboardUrl: options.dashboardUrl };
   // A digest or rule naming another team than its channel's would be silently narrowed: say so once.
   for (const output of [...config.digests, ...config.alerts.rules]) {
     const forced = channelTeam(config.channel_teams, output.channel);

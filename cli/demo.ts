@@ -13,11 +13,17 @@ import { UsageError } from "./errors.ts";
 import { renderMetric } from "./metrics.ts";
 import { forecastWhen } from "../metrics/forecast-query.ts";
 import { forecastSettings, renderForecast } from "./commands/forecast.ts";
+import { serveDashboard } from "./commands/dashboard.ts";
 
 export interface DemoOptions {
   data?: string;
   items?: number;
   seed?: number;
+  /** Keep the demo store open and serve the dashboard on it until stopped (`--serve`). */
+  serve?: boolean;
+  /** With serve: resolves when to stop; signals by default (tests pass their own). */
+  until?: Promise<unknown>;
+  onReady?(url: string): void;
 }
 
 const DAY = 86_400_000;
@@ -71,6 +77,20 @@ export async function runDemo(context: CommandContext, options: DemoOptions): Pr
       context.out("== FORECAST ==\n");
       const forecast = await forecastWhen(store, { flowType: "feature", timezone: config.timezone, nowMs: endMs }, 50, forecastSettings(config.forecast));
       context.out(renderForecast(forecast) + "\n");
+      if (options.serve) {
+        const dashboard = await serveDashboard(context.config, store, (line) => context.err(line + "\n"));
+        try {
+          context.out(`The dashboard of the demo data: ${dashboard.url} (Ctrl-C to stop)\n`);
+          options.onReady?.(dashboard.url);
+          await (options.until ??
+            new Promise<void>((resolve) => {
+              process.once("SIGINT", resolve);
+              process.once("SIGTERM", resolve);
+            }));
+        } finally {
+          await dashboard.close();
+        }
+      }
     } finally {
       await store.close();
     }

@@ -14,6 +14,7 @@ import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { FORECAST_USAGE, forecastCommand } from "./commands/forecast.ts";
+import { DASHBOARD_USAGE, dashboardCommand } from "./commands/dashboard.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
 import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
@@ -159,20 +160,31 @@ const COMMANDS: Record<string, Command> = {
   serve: {
     summary: "run stream, bot and Jira sync in one process that owns the store and shares it",
     usage: SERVE_USAGE,
-    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" } },
+    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" }, "no-dashboard": { type: "boolean" } },
     async run(context, values) {
-      return serveCommand(context, { stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true });
+      return serveCommand(context, {
+        stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true, dashboard: values["no-dashboard"] !== true,
+      });
+    },
+  },
+  dashboard: {
+    summary: "serve the web dashboard of every flow metric (flowpulse serve does too)",
+    usage: DASHBOARD_USAGE,
+    options: { host: { type: "string" }, port: { type: "string" } },
+    async run(context, values) {
+      return dashboardCommand(context, { host: str(values.host), port: str(values.port) });
     },
   },
   demo: {
     summary: "generate a realistic sample into a fresh store and print every metric",
-    usage: "flowpulse demo [--data DIR] [--items N] [--seed N]",
-    options: { items: { type: "string" }, seed: { type: "string" } },
+    usage: "flowpulse demo [--data DIR] [--items N] [--seed N] [--serve]",
+    options: { items: { type: "string" }, seed: { type: "string" }, serve: { type: "boolean" } },
     async run(context, values, _positionals, global) {
       await runDemo(context, {
         data: global.data,
         items: positiveInt("items", str(values.items), 2400),
         seed: positiveInt("seed", str(values.seed), 42),
+        serve: values.serve === true,
       });
     },
   },

@@ -72,3 +72,33 @@ export interface QueueGrowthRow { state: string; weeks_growing: number; queue_no
 export interface BottleneckReport { timeInState: StateTimeRow[]; aging: AgingRow[]; growingQueues: QueueGrowthRow[] }
 /** A completed item behind a figure, for links ("the slowest"). */
 export interface ItemRef { item_id: string; key: string; title: string; url: string; flow_type: string; days: number }
+
+/** A point of the flow time scatterplot: one item finished 'done' in the window. */
+export interface FlowTimePoint {
+  item_id: string; key: string; title: string; url: string; flow_type: string; team: string;
+  /** UTC, `YYYY-MM-DD hh:mm:ss.fff`. */
+  finished_at: string; days: number;
+}
+/**
+ * Cumulative flow at the end of a day: items in one active/waiting state (band 'wip') or finished
+ * 'done' since the window began (band 'done', state ''). rank orders the states in the workflow.
+ */
+export interface CumulativeFlowRow { day: string; band: "wip" | "done"; state: string; rank: number; items: number }
+/** An item in WIP now, for the aging chart; state_rank orders its state among the others. */
+export interface AgingWipItem {
+  item_id: string; key: string; title: string; url: string; flow_type: string; team: string;
+  current_state: string; state_rank: number; age_days: number;
+}
+/** Flow time percentiles of the aging baseline, over all types (flow_type '') or one. */
+export interface AgingBand { flow_type: string; items: number; p50_days: number; p70_days: number; p85_days: number; p95_days: number }
+/** Share of a type per period: among the items finished in it, or the WIP at its last day in the window. */
+export interface DistributionPeriodRow { period_start: string; scope: "completed" | "wip"; flow_type: string; items: number; share: number }
+/**
+ * Velocity, flow time and efficiency of a window and the one before it, over all types
+ * (flow_type '') and per type, for the whole window (period_start '') and per period of the
+ * current one. Figures with no item behind them are null.
+ */
+export interface OverviewFigureRow {
+  window: "current" | "previous"; flow_type: string; period_start: string;
+  items: number; flow_items: number; p50_days: number | null; p85_days: number | null; efficiency: number | null;
+}

@@ -4,7 +4,12 @@ import { isTimeZone, MAX_TIME_MS, MIN_TIME_MS, TIME_RANGE, toClickHouseTime } fr
 import { sqlFile } from "../store/sql.ts";
 import type { QueryParams, Store } from "../store/store.ts";
 import type {
+  AgingBand,
   AgingRow,
+  AgingWipItem,
+  CumulativeFlowRow,
+  DistributionPeriodRow,
+  FlowTimePoint,
   BottleneckReport,
   DistributionRow,
   EfficiencyRow,
@@ -15,6 +20,7 @@ import type {
   ItemsBehindOptions,
   LoadRow,
   MetricFilters,
+  OverviewFigureRow,
   Period,
   QueueGrowthRow,
   ResolvedFilters,
@@ -174,4 +180,76 @@ export async function itemsBehind(store: Store, filters: MetricFilters, options:
 function checkedLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1) throw new MetricError("the number of items must be a whole number, at least 1");
   return limit;
+}
+
+/** Default cap on the points of the flow time scatterplot and the aging chart. */
+export const DEFAULT_POINTS_LIMIT = 5_000;
+
+/** The items finished 'done' in the window with their flow time, newest first (the scatterplot). */
+export function flowTimePoints(store: Store, filters: MetricFilters = {}, options: { limit?: number } = {}): Promise<FlowTimePoint[]> {
+  return run<FlowTimePoint>(store, "flow_time_points.sql", filters, { limit: checkedLimit(options.limit ?? DEFAULT_POINTS_LIMIT) });
+}
+
+/** Items per active/waiting state at the end of each day, and items done since the window began. */
+export function cumulativeFlow(store: Store, filters: MetricFilters = {}): Promise<CumulativeFlowRow[]> {
+  return run<CumulativeFlowRow>(store, "cumulative_flow.sql", filters);
+}
+
+/** Every item in WIP now with its state and age, oldest first (the aging chart). */
+export function agingWip(store: Store, filters: MetricFilters = {}, options: { limit?: number } = {}): Promise<AgingWipItem[]> {
+  return run<AgingWipItem>(store, "aging_wip.sql", filters, { limit: checkedLimit(options.limit ?? DEFAULT_POINTS_LIMIT) });
+}
+
+/** p50/p70/p85/p95 of the aging baseline's flow time, over all types and per type. */
+export async function agingBands(store: Store, filters: MetricFilters = {}): Promise<AgingBand[]> {
+  const rows = await run<Omit<AgingBand, "flow_type"> & { group_type: string; q?: unknown }>(store, "aging_bands.sql", filters);
+  return rows.map(({ group_type, q: _q, ...row }) => ({ flow_type: group_type, ...row }));
+}
+
+/**
+ * Flow distribution per period: each type's share of the items finished 'done' in the period
+ * (velocity()'s rows) and of the WIP at the end of the period's last day in the window (load()'s
+ * rows). Two queries, the same definitions as velocity and load; the shares are computed here.
+ */
+export async function distributionOverTime(store: Store, filters: MetricFilters = {}): Promise<DistributionPeriodRow[]> {
+  const resolved = resolveFilters(filters);
+  const [done, wip] = [await velocity(store, filters), await load(store, filters)];
+  const lastDay = new Map<string, string>();
+  for (const row of wip) {
+    const start = periodStart(row.day, resolved.period);
+    if ((lastDay.get(start) ?? "") < row.day) lastDay.set(start, row.day);
+  }
+  const counts: Omit<DistributionPeriodRow, "share">[] = [
+    ...done.map((row) => ({ period_start: row.period_start, scope: "completed" as const, flow_type: row.flow_type, items: row.items })),
+    ...wip
+      .filter((row) => row.wip > 0 && lastDay.get(periodStart(row.day, resolved.period)) === row.day)
+      .map((row) => ({ period_start: periodStart(row.day, resolved.period), scope: "wip" as const, flow_type: row.flow_type, items: row.wip })),
+  ];
+  const totals = new Map<string, number>();
+  for (const row of counts) totals.set(`${row.scope}|${row.period_start}`, (totals.get(`${row.scope}|${row.period_start}`) ?? 0) + row.items);
+  return counts
+    .map((row) => ({ ...row, share: Math.round((row.items / totals.get(`${row.scope}|${row.period_start}`)!) * 10_000) / 10_000 }))
+    .sort((a, b) => a.scope.localeCompare(b.scope) || a.period_start.localeCompare(b.period_start) || a.flow_type.localeCompare(b.flow_type));
+}
+
+/** The local day (YYYY-MM-DD) a period starts on: the day itself, its Monday, or its month's first. */
+export function periodStart(day: string, period: Period): string {
+  if (period === "day") return day;
+  if (period === "month") return day.slice(0, 8) + "01";
+  const ms = Date.parse(day + "T00:00:00Z");
+  const sinceMonday = (new Date(ms).getUTCDay() + 6) % 7;
+  return new Date(ms - sinceMonday * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The window's and the previous window's (same length, just before) velocity, flow time and
+ * efficiency in one pass: the same items and definitions as velocity(), flowTimeSummary(),
+ * flowTime() and efficiency(), grouped for an overview.
+ */
+export async function overviewFigures(store: Store, filters: MetricFilters = {}): Promise<OverviewFigureRow[]> {
+  const previous = previousWindow(filters);
+  const rows = await run<Omit<OverviewFigureRow, "flow_type" | "period_start"> & { group_type: string; group_period: string; q?: unknown }>(
+    store, "overview.sql", filters, { previous_since: toClickHouseTime(previous.sinceMs) },
+  );
+  return rows.map(({ group_type, group_period, q: _q, ...row }) => ({ ...row, flow_type: group_type, period_start: group_period }));
 }

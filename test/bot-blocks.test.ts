@@ -5,6 +5,7 @@ import { alertBlocks, digestBlocks } from "../bot/blocks/digest.ts";
 import { changeText } from "../bot/blocks/format.ts";
 import { fitToLimits, LIMITS, link, section, type Block } from "../bot/blocks/kit.ts";
 import { renderPng, wipChartSvg } from "../bot/chart.ts";
+import { typeColour } from "../dashboard/assets/charts.js";
 import type { LoadRow } from "../metrics/api.ts";
 
 function assertWithinLimits(blocks: Block[]): void {
@@ -147,13 +148,17 @@ describe("chart", () => {
     }
   }
 
-  it("draws one stacked bar per day with a legend entry per type", () => {
+  it("draws one stacked bar per day and type in the type's colour, a legend entry per type, and escapes the title", () => {
     const svg = wipChartSvg(rows, "WIP <per> day");
     expect(svg.startsWith("<svg")).toBe(true);
-    expect(svg).toContain("WIP &#60;per&#62; day");
+    expect(svg).not.toContain("<per>");
+    expect(svg).toContain("WIP &lt;per&gt; day");
     for (const type of ["feature", "defect", "incident"]) expect(svg).toContain(`>${type}</text>`);
-    const bars = svg.match(/<rect class="bar" /g) ?? [];
-    expect(bars.length).toBe(rows.filter((row) => row.wip > 0).length);
+    // The dashboard's flow load chart (ECharts, server-side SVG): each type's bars and its legend
+    // icon are drawn in its colour, one bar per day (zero-high where it has no WIP).
+    const days = new Set(rows.map((row) => row.day)).size;
+    const types = [...new Set(rows.map((row) => row.flow_type))].sort();
+    for (const type of types) expect(svg.split(`fill="${typeColour(type, types)}"`).length - 1, type).toBe(days + 1);
   });
 
   it("renders to a PNG in-process, also when there is no data", () => {

@@ -23,6 +23,13 @@ export interface MetricAnswer {
   series?: { title: string; lines: string[] };
   lists: { title: string; items: ItemLine[] }[];
   notes: string[];
+  /** The dashboard view of the same figure, when dashboard.public_url is set. */
+  dashboardUrl?: string;
+}
+
+/** A context line linking to the dashboard (`&` escaped as mrkdwn wants it inside a link). */
+export function dashboardLine(url: string, label: string): Block {
+  return context(link(url.replace(/&/g, "&amp;"), label));
 }
 
 /** Items shown per list before summarising; the rest are counted. */
@@ -44,6 +51,7 @@ export function answerBlocks(answer: MetricAnswer): Block[] {
     blocks.push(section(`*${escape(list.title)}*\n${itemLines(list.items)}`));
   }
   if (answer.notes.length) blocks.push(context(...answer.notes.map(escape)));
+  if (answer.dashboardUrl) blocks.push(dashboardLine(answer.dashboardUrl, "See it in the Flowpulse dashboard"));
   return fitToLimits(blocks);
 }
 

@@ -1,6 +1,6 @@
 // Block Kit for the scheduled digest and for alerts. Pure: data in, blocks out.
 import type { ItemLine } from "./answer.ts";
-import { itemLines } from "./answer.ts";
+import { dashboardLine, itemLines } from "./answer.ts";
 import { context, divider, escape, fields, fitToLimits, header, section, type Block } from "./kit.ts";
 
 export interface DigestFigure { label: string; value: string; change: string }
@@ -12,6 +12,8 @@ export interface DigestData {
   figures: DigestFigure[];
   bottlenecks: string[];
   aging: ItemLine[];
+  /** The dashboard's overview of the same scope and window, when dashboard.public_url is set. */
+  dashboardUrl?: string;
 }
 
 export function digestBlocks(digest: DigestData): Block[] {
@@ -23,6 +25,7 @@ export function digestBlocks(digest: DigestData): Block[] {
     section(`*Top bottlenecks*\n${digest.bottlenecks.length ? digest.bottlenecks.map((line) => `• ${escape(line)}`).join("\n") : "_none stood out_"}`),
     section(`*Aging work in progress*\n${digest.aging.length ? itemLines(digest.aging) : "_nothing older than usual_"}`),
   ];
+  if (digest.dashboardUrl) blocks.push(dashboardLine(digest.dashboardUrl, "Open these figures in the Flowpulse dashboard"));
   return fitToLimits(blocks);
 }
 

@@ -1,5 +1,6 @@
 // Scheduled digests: five flow metrics this window vs the same-length window before (flow time as
 // the p85 over all items), the top bottlenecks, aging items, and a WIP chart uploaded as a PNG.
+import { dashboardLink } from "../../dashboard/links.ts";
 import type { webApi } from "@slack/bolt";
 import cron, { type ScheduledTask } from "node-cron";
 import type { BottleneckReport, MetricFilters } from "../../metrics/api.ts";
@@ -21,13 +22,15 @@ export interface ScheduleDeps {
   channelTeams: ChannelTeams;
   log: { info(message: string): void; error(message: string): void };
   now?: () => number;
+  /** dashboard.public_url: digests link to the dashboard's overview of their scope and window. */
+  dashboardUrl?: string;
 }
 
 /**
  * Gathers the digest's figures, as the digest's channel may see them (channel_teams). Separate from
  * posting so it can be checked on its own.
  */
-export async function buildDigest(allMetrics: BotMetrics, digest: DigestConfig, nowMs: number, channelTeams: ChannelTeams = {}) {
+export async function buildDigest(allMetrics: BotMetrics, digest: DigestConfig, nowMs: number, channelTeams: ChannelTeams = {}, dashboardUrl?: string) {
   const metrics = channelMetrics(allMetrics, channelTeams, digest.channel);
   const { filters } = scopeFilters(channelTeams, digest.channel, {
     sinceMs: nowMs - digest.window_days * DAY_MS,
@@ -87,6 +90,7 @@ export async function buildDigest(allMetrics: BotMetrics, digest: DigestConfig, 
       key: row.key, url: row.url, title: row.title,
       detail: `${formatDays(row.age_days)} in flow (limit ${formatDays(row.threshold_days)}), now ${row.current_state}`,
     })),
+    ...(dashboardUrl ? { dashboardUrl: dashboardLink(dashboardUrl, "overview", { ...filters, period: undefined }, nowMs) } : {}),
   };
   // The day buckets of since..until include the partial day the window starts in; the chart shows
   // exactly window_days whole-or-current days so its title and its bars agree.
@@ -119,7 +123,7 @@ function bottleneckLines(report: BottleneckReport): string[] {
  */
 export async function runDigest(deps: ScheduleDeps, digest: DigestConfig): Promise<void> {
   const nowMs = (deps.now ?? Date.now)();
-  const { data, png, chartTitle } = await buildDigest(deps.metrics, digest, nowMs, deps.channelTeams);
+  const { data, png, chartTitle } = await buildDigest(deps.metrics, digest, nowMs, deps.channelTeams, deps.dashboardUrl);
   const file = {
     file: png,
     filename: `flow-wip-${new Date(nowMs).toISOString().slice(0, 10)}.png`,

@@ -36,7 +36,7 @@ export async function botCommand(context: CommandContext, options: BotCommandOpt
   // long-running bot may start before any data arrives (and it records alert state), so it may
   // create the store; a one-off digest or alert run only reads, and a mistyped --data is named.
   const store = await context.openStore(once ? "read" : "write");
-  const bot = createBot({ config: slack, metricsConfig: context.config.metrics, store, secrets, schedules: !once });
+  const bot = createBot({ config: slack, metricsConfig: context.config.metrics, store, secrets, schedules: !once, dashboardUrl: context.config.dashboard.public_url });
   let share: { url: string; close(): Promise<void> } | undefined;
   try {
     // chDB binds its data directory to one process: a long-running bot that opened it shares it as

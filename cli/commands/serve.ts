@@ -8,18 +8,20 @@ import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
 import { runStream, type StreamHandle } from "../../connectors/kafka/run.ts";
+import { serveDashboard } from "./dashboard.ts";
 import { purgeDerivedBatches, recoverPendingBatches, SHARED_RECOVERY } from "../../store/derive.ts";
 import { openStore } from "../../store/open.ts";
 import { findServe, shareStore } from "../../store/remote.ts";
 import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 
-export const SERVE_USAGE = "flowpulse serve [--no-stream] [--no-bot] [--no-jira]";
+export const SERVE_USAGE = "flowpulse serve [--no-stream] [--no-bot] [--no-jira] [--no-dashboard]";
 
 export interface ServeOptions {
   stream?: boolean;
   bot?: boolean;
   jira?: boolean;
+  dashboard?: boolean;
   /** Resolves when serve should stop; signals by default (tests pass their own). */
   until?: Promise<unknown>;
   /** Called once every part is up. */
@@ -85,10 +87,23 @@ export async function serveCommand(context: CommandContext, options: ServeOption
           throw new UsageError((error as Error).message);
         }
       })();
-      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets, schedules: true });
+      const bot: Bot = createBot({ config: slack, metricsConfig: config.metrics, store, secrets, schedules: true, dashboardUrl: config.dashboard.public_url });
       const started = await bot.start();
       stops.push(() => bot.stop());
       parts.push(`Slack bot (${slack.mode}${started.port ? ` on :${started.port}` : ""})`);
+    }
+    if (config.dashboard.enabled && options.dashboard !== false) {
+      // A taken port costs the dashboard, not the stream and syncs serve exists for; a wrong auth
+      // setting still stops serve (serveDashboard throws a UsageError).
+      const dashboard = await serveDashboard(config, store, log).catch((error: Error) => {
+        if (!(error instanceof UsageError) || !/is taken/.test(error.message)) throw error;
+        log(`[serve] dashboard not started: ${error.message}, or dashboard.enabled: false`);
+        return undefined;
+      });
+      if (dashboard) {
+        stops.push(() => dashboard.close());
+        parts.push(`dashboard at ${dashboard.url}`);
+      }
     }
     if (config.sources.jira && options.jira !== false) {
       const abort = new AbortController();

@@ -1,6 +1,7 @@
 // The `/flow` slash command. Slack wants an acknowledgement within 3 seconds, so we ack at once
 // and post the answer through the command's response_url when the figures are ready.
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
+import { dashboardLink, VIEW_OF_METRIC } from "../../../dashboard/links.ts";
 import { computeAnswer } from "../../answer.ts";
 import { answerBlocks, answerFallback, errorBlocks, helpBlocks } from "../../blocks/answer.ts";
 import { forecastBlocks, forecastFallback } from "../../blocks/forecast.ts";
@@ -16,6 +17,8 @@ export interface FlowCommandDeps {
   /** Zone for "this month", "since 2026-01-01" (config metrics.timezone). */
   timezone: string;
   now?: () => number;
+  /** dashboard.public_url: answers link to the dashboard view of the same figure. */
+  dashboardUrl?: string;
   log: { warn(message: string): void; error(message: string): void };
 }
 
@@ -68,6 +71,7 @@ export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<Sla
     }
     const answer = await computeAnswer(metrics, parsed.metric, filters, parsed.windowLabel);
     if (note) answer.notes.push(note);
+    if (deps.dashboardUrl) answer.dashboardUrl = dashboardLink(deps.dashboardUrl, VIEW_OF_METRIC[parsed.metric], { ...filters, timezone: deps.timezone }, (deps.now ?? Date.now)());
     await reply(deps.config.public_answers ? "in_channel" : "ephemeral", answerFallback(answer), answerBlocks(answer));
   } catch (error) {
     // The person gets a plain sentence; the details go to the log (which never holds tokens).

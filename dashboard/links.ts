@@ -1,0 +1,59 @@
+// Addresses of dashboard views, for the front ends that point people at one (Slack answers and
+// digests): the view that shows the same metric with the same filters, in the page's own filter
+// words (dashboard/filters.ts).
+import { localMidnight } from "../core/time.ts";
+import type { MetricFilters, MetricName } from "../metrics/api.ts";
+import type { ViewName } from "./filters.ts";
+
+/** The view that shows each metric. */
+export const VIEW_OF_METRIC: Record<MetricName, ViewName> = {
+  velocity: "throughput",
+  time: "flow-time",
+  efficiency: "overview",
+  load: "load",
+  distribution: "distribution",
+  bottlenecks: "bottlenecks",
+  aging: "aging",
+};
+
+const DAY_MS = 86_400_000;
+/** An end this close to now is "now": the page's own default, so the link stays live. */
+const NOW_SLACK_MS = 5 * 60_000;
+
+/** The local calendar day (YYYY-MM-DD) of an instant in the zone. */
+function localDay(ms: number, zone: string): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+}
+
+const isMidnight = (ms: number, zone: string) => {
+  const [y, m, d] = localDay(ms, zone).split("-").map(Number) as [number, number, number];
+  return localMidnight(y, m, d, zone) === ms;
+};
+
+/**
+ * The address of `view` under `publicUrl` showing `filters`. A window that ends now becomes
+ * `window=Nd` (or `since=` when it starts at a local midnight, "this month"); one that ends earlier
+ * becomes since/until dates, the until date inclusive as the page reads it.
+ */
+export function dashboardLink(publicUrl: string, view: ViewName, filters: MetricFilters, nowMs: number = Date.now()): string {
+  const url = new URL(publicUrl);
+  const params = new URLSearchParams();
+  if (view !== "overview") params.set("view", view);
+  if (filters.stream) params.set("stream", filters.stream);
+  if (filters.team) params.set("team", filters.team);
+  if (filters.flowType) params.set("type", filters.flowType);
+  const zone = filters.timezone ?? "UTC";
+  if (filters.sinceMs !== undefined) {
+    const untilMs = filters.untilMs ?? nowMs;
+    if (Math.abs(untilMs - nowMs) <= NOW_SLACK_MS) {
+      if (isMidnight(filters.sinceMs, zone)) params.set("since", localDay(filters.sinceMs, zone));
+      else params.set("window", `${Math.max(1, Math.round((untilMs - filters.sinceMs) / DAY_MS))}d`);
+    } else {
+      params.set("since", localDay(filters.sinceMs, zone));
+      params.set("until", localDay(untilMs - 1, zone));
+    }
+  }
+  if (filters.period && filters.period !== "week") params.set("period", filters.period);
+  url.search = params.toString();
+  return url.toString();
+}

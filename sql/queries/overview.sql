@@ -1,0 +1,40 @@
+-- Dashboard overview: velocity, flow time and flow efficiency of two windows in one pass, over
+-- all types and per type, for each whole window and per period of the current one. The items are
+-- those delivered_items gives for [previous_since, until): outcome 'done', finished in the window
+-- (the current one from {since}), the filters and the start rule applied, as velocity.sql,
+-- flow_time.sql, flow_time_summary.sql and efficiency.sql read them:
+--   items            velocity: every delivered item, started or not
+--   flow_items, p50_days, p85_days: flow time over the items that have one (quantileExactInclusive)
+--   efficiency       sum(active) / sum(flow time) over the items whose flow time is above 0
+-- Each item is counted four times (ARRAY JOIN): in its type and in all types ('' ), for the whole
+-- window and for its period (period_start '' for the whole window). Percentiles do not add up, so
+-- every group is aggregated from its items.
+SELECT
+    window,
+    if(type_scope = 'all', '', flow_type) AS group_type,
+    if(period_scope = 'window', '', toString(period_start)) AS group_period,
+    toUInt32(count()) AS items,
+    toUInt32(count(days)) AS flow_items,
+    quantilesExactInclusive(0.5, 0.85)(days) AS q,
+    if(flow_items = 0, NULL, round(q[1], 4)) AS p50_days,
+    if(flow_items = 0, NULL, round(q[2], 4)) AS p85_days,
+    if(sumIf(flow, flow > 0) > 0, round(sumIf(active, flow > 0) / sumIf(flow, flow > 0), 4), NULL) AS efficiency
+FROM
+(
+    SELECT
+        if(finished_at >= {since:DateTime64(3, 'UTC')}, 'current', 'previous') AS window,
+        flow_type,
+        period_start,
+        flow_seconds_by_rule / 86400 AS days,
+        active_seconds AS active,
+        flow_seconds_by_rule AS flow
+    FROM delivered_items(
+        since = {previous_since:DateTime64(3, 'UTC')}, until = {until:DateTime64(3, 'UTC')},
+        stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String},
+        tz = {tz:String}, period = {period:String}, flow_time_start = {flow_time_start:String})
+)
+ARRAY JOIN ['type', 'all'] AS type_scope
+ARRAY JOIN ['window', 'period'] AS period_scope
+WHERE period_scope = 'window' OR window = 'current'
+GROUP BY window, group_type, group_period
+ORDER BY window, group_type, group_period
