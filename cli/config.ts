@@ -12,6 +12,7 @@ import { WorkflowSchema } from "../core/workflow.ts";
 import { JiraConfigSchema } from "../connectors/jira/config.ts";
 import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
 import { SlackConfigSchema } from "../bot/config.ts";
+import { AnalystsConfigSchema } from "../analysts/config.ts";
 
 export const ServeConfigSchema = z.strictObject({
   share_port: z
@@ -47,6 +48,7 @@ export const ConfigSchema = z.strictObject({
     .default({}),
   slack: SlackConfigSchema.optional(),
   serve: ServeConfigSchema.default(ServeConfigSchema.parse({})),
+  analysts: AnalystsConfigSchema.default(AnalystsConfigSchema.parse({})).describe("serve's ClickHouse HTTP endpoint for analysts' SQL tools (docs/analysts.md)"),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
