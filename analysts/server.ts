@@ -136,7 +136,7 @@ export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsS
 
   async function answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://analysts");
-    const queryId = url.searchParams.get("query_id") || randomUUID();
+    const queryId = url.searchParams.get("query_id") || String(req.headers["x-clickhouse-query-id"] ?? "") || randomUUID();
     const headers: http.OutgoingHttpHeaders = {
       "X-ClickHouse-Server-Display-Name": displayName,
       "X-ClickHouse-Query-Id": queryId,
@@ -193,7 +193,8 @@ export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsS
       }
       const request = {
         sql,
-        format: url.searchParams.get("default_format") || "TabSeparated",
+        // The JDBC driver names its format in a header, other clients in default_format.
+        format: url.searchParams.get("default_format") || String(req.headers["x-clickhouse-format"] ?? "") || "TabSeparated",
         database: url.searchParams.get("database") || String(req.headers["x-clickhouse-database"] ?? "") || undefined,
         params,
         settings,
