@@ -12,6 +12,7 @@ import { makeContext, withStore, type CommandContext, type GlobalOptions } from 
 import { runDemo } from "./demo.ts";
 import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
+import { SQL_USAGE, sqlCommand } from "./commands/sql.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
 import { UsageError, errorReport } from "./errors.ts";
@@ -105,6 +106,14 @@ const COMMANDS: Record<string, Command> = {
       );
       const text = await withStore(context, (store) => renderMetric(store, name, filters, format));
       context.out(text);
+    },
+  },
+  sql: {
+    summary: "run one read-only SQL statement on the store (through serve when it runs)",
+    usage: SQL_USAGE,
+    options: { format: { type: "string" } },
+    async run(context, values, positionals) {
+      return sqlCommand(context, positionals, { format: str(values.format), tty: process.stdout.isTTY, write: (bytes) => process.stdout.write(bytes) });
     },
   },
   stream: {

@@ -149,9 +149,9 @@ export class ReadOnlySession {
     };
     const top = tree[0] ?? "";
     if (!READING_STATEMENT.test(top)) refuse(`Cannot execute ${top.split(" ")[0]} in read-only SQL: only SELECT, SHOW, DESCRIBE, EXISTS and EXPLAIN are served`);
-    if (tree.some((line) => /^\s*Function file\b/.test(line))) refuse("The file() function is refused in read-only SQL: it reads files of the machine serve runs on");
+    if (tree.some((line) => /^\s*Function file\b/.test(line))) refuse("The file() function is refused in read-only SQL: it reads files of the machine the engine runs on");
     // INTO OUTFILE is a literal child of the statement itself (depth 1 in the dump).
-    if (/ INTO OUTFILE '/.test(normalized) && tree.some((line) => line.startsWith(" Literal "))) refuse("INTO OUTFILE is refused in read-only SQL: it writes a file on the machine serve runs on");
+    if (/ INTO OUTFILE '/.test(normalized) && tree.some((line) => line.startsWith(" Literal "))) refuse("INTO OUTFILE is refused in read-only SQL: it writes a file on the machine the engine runs on");
     return / FORMAT ([A-Za-z0-9_]+)$/.exec(normalized)?.[1];
   }
 }

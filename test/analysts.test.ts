@@ -131,6 +131,13 @@ describe("analysts' SQL endpoint with @clickhouse/client", () => {
     expect(raise).toMatchObject({ code: "164" });
   });
 
+  it("`flowpulse sql` runs through serve, on its engine, read-only", async () => {
+    const [count] = await rows<{ n: string }>("SELECT count() AS n FROM work_items FINAL");
+    const viaServe = JSON.parse((await flowpulse("sql", "SELECT count() AS n FROM work_items FINAL", "--format", "JSONEachRow")).stdout) as { n: number };
+    expect(Number(viaServe.n)).toBe(Number(count!.n));
+    await expect(flowpulse("sql", "DROP TABLE work_items")).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("READONLY") });
+  });
+
   it("refuses a bad password and an unknown user with 401", async () => {
     for (const [username, password] of [["alice", "wrong"], ["mallory", PASSWORD]] as const) {
       const other = createClient({ url: serve.url, username, password });

@@ -68,7 +68,7 @@ export async function serveCommand(context: CommandContext, options: ServeOption
   const parts: string[] = [];
   try {
     if (config.store.kind === "embedded") {
-      const share = await shareStore(store, config.store.path, config.serve.share_port);
+      const share = await shareStore(store, config.store.path, config.serve.share_port, config.analysts.limits);
       stops.push(() => share.close());
       parts.push(`store shared at ${share.url}`);
     }
