@@ -57,6 +57,14 @@ const READING_STATEMENT = /^(SelectWithUnionQuery|SelectIntersectExceptQuery|Sel
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Statements already inspected and found to be reads, with their FORMAT: dashboards send the same
+ * text again and again, and the two parses cost a few ms each. What the parse decides depends on
+ * the text alone (a bound parameter is a value or an identifier, never a clause or a function).
+ */
+const INSPECTED_MAX = 1000;
+const inspected = new Map<string, { format: string | undefined }>();
+
 /** A ClickHouse string literal: the engine unescapes it back to exactly `text`. */
 export function stringLiteral(text: string): string {
   return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\0/g, "\\0")}'`;
@@ -141,6 +149,8 @@ export class ReadOnlySession {
    * the statement's FORMAT, if it names one.
    */
   private async inspect(sql: string): Promise<string | undefined> {
+    const known = inspected.get(sql);
+    if (known) return known.format;
     // The literal keeps the text inert: a second statement is a syntax error here, never run.
     const normalized = (await this.exec(`SELECT formatQuerySingleLine(${stringLiteral(sql)})`)).trimEnd();
     const tree = (await this.exec(`EXPLAIN AST ${sql}`)).split("\n");
@@ -152,6 +162,9 @@ export class ReadOnlySession {
     if (tree.some((line) => /^\s*Function file\b/.test(line))) refuse("The file() function is refused in read-only SQL: it reads files of the machine the engine runs on");
     // INTO OUTFILE is a literal child of the statement itself (depth 1 in the dump).
     if (/ INTO OUTFILE '/.test(normalized) && tree.some((line) => line.startsWith(" Literal "))) refuse("INTO OUTFILE is refused in read-only SQL: it writes a file on the machine the engine runs on");
-    return / FORMAT ([A-Za-z0-9_]+)$/.exec(normalized)?.[1];
+    const format = / FORMAT ([A-Za-z0-9_]+)$/.exec(normalized)?.[1];
+    if (inspected.size >= INSPECTED_MAX) inspected.delete(inspected.keys().next().value as string);
+    inspected.set(sql, { format });
+    return format;
   }
 }
