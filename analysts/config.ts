@@ -25,7 +25,12 @@ export const AnalystsConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8124).describe("port of the endpoint (0: any free port); 8123 is left to a real ClickHouse server"),
   users: z.array(AnalystUserSchema).default([]).describe("who may log in: name and the environment variable holding the password"),
   limits: AnalystLimitsSchema.default(AnalystLimitsSchema.parse({})).describe("per-query limits the engine enforces; a query cannot change them"),
-  max_concurrent_queries: z.number().int().positive().default(2).describe("analysts' queries running at once; more wait their turn, user by user"),
+  max_concurrent_queries: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe("analysts' queries running at once (each on its own engine session); more wait their turn, user by user. With max_threads 1 on 2 cores, 1 leaves a core to serve's own work"),
   max_queued_queries: z.number().int().nonnegative().default(100).describe("queries waiting beyond which a new one is refused (TOO_MANY_SIMULTANEOUS_QUERIES)"),
 });
 export type AnalystsConfig = z.infer<typeof AnalystsConfigSchema>;
