@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
+import { registerSecret } from "../core/secrets.ts";
 import { EngineError, ReadOnlySession, type ReadOnlyResult } from "../store/readonly.ts";
 import { analystPasswords, type AnalystsConfig } from "./config.ts";
 import { contentType } from "./formats.ts";
@@ -111,7 +112,10 @@ async function encodeFor(req: http.IncomingMessage, bytes: Uint8Array): Promise<
 /** Starts the endpoint; rejects (with a message a person can act on) if a user has no password or the port is taken. */
 export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsServer> {
   const { config } = options;
-  const passwords = new Map([...analystPasswords(config, options.env)].map(([user, password]) => [user, digest(password)]));
+  const plain = analystPasswords(config, options.env);
+  // Whatever a log line quotes (an error, a URL with user/password parameters) hides them.
+  for (const [user, password] of plain) registerSecret(password, user);
+  const passwords = new Map([...plain].map(([user, password]) => [user, digest(password)]));
   const sessions = Array.from({ length: config.max_concurrent_queries }, () => new ReadOnlySession(options.dataPath, config.limits));
   const queue = new FairQueue(sessions.length, config.max_queued_queries);
   const displayName = os.hostname();
