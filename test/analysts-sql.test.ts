@@ -1,7 +1,7 @@
 // `flowpulse sql` on a store no serve owns: the CLI opens it and runs the statement on a read-only
 // engine session. (Through serve: test/analysts.test.ts.)
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -52,5 +52,14 @@ describe("flowpulse sql without serve", () => {
       expect((failed as { stderr: Buffer }).stderr.toString(), statement).toMatch(/^flowpulse: Code: 164\..*\(READONLY\)\n$/);
     }
     expect(await text("sql", "SELECT count() AS n FROM work_items FINAL")).toBe("n\n200\n");
+  }, 60_000);
+
+  it("serve with the endpoint on refuses to start, in one line, when a user's password variable is unset", async () => {
+    const config = path.join(root, "unset.yaml");
+    writeFileSync(config, "analysts:\n  enabled: true\n  port: 0\n  users:\n    - { name: carol, password_env: FP_TEST_UNSET_PASSWORD }\n");
+    const { FP_TEST_UNSET_PASSWORD: _unset, ...rest } = process.env;
+    const failed = await run(process.execPath, [CLI, "--data", data, "serve"], { cwd: ROOT, env: { ...rest, FLOWPULSE_CONFIG: config } }).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toContain('flowpulse: analysts user "carol": $FP_TEST_UNSET_PASSWORD is not set; export the password there (or remove the user)\n');
   }, 60_000);
 });

@@ -11,6 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSampleJsonl } from "../connectors/file/sample.ts";
+import { sqlFile } from "../store/sql.ts";
 import { startAnalystServe, type AnalystServe } from "./helpers/analysts.ts";
 import { CLI, ROOT } from "./helpers/serve-process.ts";
 
@@ -94,6 +95,36 @@ describe("analysts' SQL endpoint with @clickhouse/client", () => {
       const [first] = await rows<Record<string, unknown>>(`SELECT * FROM ${view} LIMIT 1`);
       expect(first, view).toBeDefined();
     }
+  });
+
+  it("the worked questions of docs/analysts.md agree with flow_items and state_intervals read row by row", async () => {
+    const items = await rows<{ team: string; finished_at: string; status: string; flow_seconds: number | null }>("SELECT team, toString(finished_at) AS finished_at, status, flow_seconds FROM flow_items");
+    const done = items.filter((item) => item.status === "done" && item.flow_seconds !== null);
+    const perTeamMonth = new Map<string, number>();
+    for (const item of done) {
+      const key = `${item.team} ${item.finished_at.slice(0, 7)}-01`;
+      perTeamMonth.set(key, (perTeamMonth.get(key) ?? 0) + 1);
+    }
+    const byTeam = await rows<{ team: string; month: string; items: number }>(sqlFile("examples/flow_time_by_team_month.sql"));
+    expect(done.length).toBeGreaterThan(50);
+    expect(new Map(byTeam.map((row) => [`${row.team} ${row.month}`, Number(row.items)]))).toEqual(perTeamMonth);
+
+    const stays = await rows<{ state: string; seconds: number }>(
+      "SELECT state, dateDiff('second', entered_at, assumeNotNull(left_at)) AS seconds FROM state_intervals FINAL WHERE flow_type = 'defect' AND flow_state = 'waiting' AND after_start = 1 AND left_at IS NOT NULL AND deleted = 0",
+    );
+    const waits = await rows<{ state: string; stays: number; total_days: number }>(sqlFile("examples/defect_waits_by_state.sql"));
+    expect(waits.length).toBeGreaterThan(0);
+    for (const wait of waits) {
+      const mine = stays.filter((stay) => stay.state === wait.state);
+      expect(Number(wait.stays), wait.state).toBe(mine.length);
+      expect(wait.total_days, wait.state).toBeCloseTo(mine.reduce((sum, stay) => sum + Number(stay.seconds), 0) / 86400, 2);
+    }
+    // Longest first.
+    expect(waits.map((wait) => wait.total_days)).toEqual([...waits.map((wait) => wait.total_days)].sort((a, b) => b - a));
+
+    // The sample ends on 2026-11-30, so the last quarter (Q3 2026 until 2027) holds WIP of every type.
+    const wip = await rows<{ flow_type: string; peak_wip: number; wip_days: number }>(sqlFile("examples/wip_by_type_last_quarter.sql"));
+    for (const row of wip) expect(Number(row.wip_days)).toBeGreaterThanOrEqual(Number(row.peak_wip));
   });
 
   it("DROP TABLE fails cleanly and the table is still there", async () => {
