@@ -3,7 +3,7 @@
 // metrics; the engine refuses writes, table functions that reach the machine, SET, and queries
 // over their time limit, each with an error the client shows; the store is unchanged after.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -218,4 +218,28 @@ describe("analysts' SQL endpoint with @clickhouse/client", () => {
     expect(raw.encoding).toBe("gzip");
     expect(gunzipSync(raw.body).toString()).toBe("one\n");
   });
+
+  // Last: it adds rows to the store.
+  it("serve's own writes and metrics keep going while analysts' queries run at their limit", async () => {
+    const heavy = Array.from({ length: 5 }, () => failure("SELECT sum(cityHash64(number)) FROM numbers(100000000000)"));
+    const extra = path.join(root, "extra.jsonl");
+    // Ids of their own: the sample's ids would replace rows, not add them.
+    const lines = Array.from({ length: 50 }, (_, i) => [
+      JSON.stringify({ kind: "item", item_id: `extra:${i}`, source: "extra", stream: "software", key: `X-${i}`, title: `extra ${i}`, url: `https://x.example/${i}`, flow_type: "debt", team: "core", created_at: "2026-11-01T09:00:00Z" }),
+      JSON.stringify({ kind: "transition", event_id: `X-${i}#0`, item_id: `extra:${i}`, from_state: "", to_state: "In Progress", to_flow_state: "active", at: "2026-11-02T09:00:00Z" }),
+    ]).flat();
+    writeFileSync(extra, lines.join("\n") + "\n");
+    const before = Number((await rows<{ n: string }>("SELECT count() AS n FROM work_items FINAL"))[0]!.n);
+    const started = performance.now();
+    // Through serve's share, beside the analysts' queries: the import and a metric both answer.
+    const imported = await flowpulse("import", extra);
+    const velocity = await flowpulse("metrics", "velocity", "--format", "json");
+    const took = performance.now() - started;
+    expect(imported.stdout).toMatch(/stored 50 items/);
+    expect(JSON.parse(velocity.stdout)).toBeInstanceOf(Array);
+    for (const error of await Promise.all(heavy)) expect(error).toMatchObject({ code: "159" });
+    const after = Number((await rows<{ n: string }>("SELECT count() AS n FROM work_items FINAL"))[0]!.n);
+    expect(after).toBe(before + 50);
+    expect(took).toBeLessThan(60_000);
+  }, 120_000);
 });
