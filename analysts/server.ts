@@ -14,6 +14,7 @@ import { registerSecret } from "../core/secrets.ts";
 import { EngineError, ReadOnlySession, type ReadOnlyResult } from "../store/readonly.ts";
 import { analystPasswords, type AnalystsConfig } from "./config.ts";
 import { contentType } from "./formats.ts";
+import { nativeFrames } from "./native.ts";
 import { FairQueue, QueueFullError } from "./queue.ts";
 
 export interface AnalystsServer {
@@ -174,14 +175,13 @@ export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsS
       req.resume();
       return fail(AUTHENTICATION_FAILED, `Code: ${AUTHENTICATION_FAILED}. DB::Exception: ${user}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`);
     }
-    // ClickHouse's own compressed framing (compress=1, decompress=1) is not served: clients that
-    // ask for it are told so, and HTTP compression (Accept-Encoding) does the same job.
-    for (const native of ["compress", "decompress"]) {
-      if (url.searchParams.get(native) === "1") {
-        req.resume();
-        return fail(NOT_IMPLEMENTED, `Code: ${NOT_IMPLEMENTED}. DB::Exception: ${native}=1 (ClickHouse's native compressed framing) is not served here; use HTTP compression instead (JDBC: compress=false). (NOT_IMPLEMENTED)`);
-      }
+    // Answers come in ClickHouse's compressed framing when asked (compress=1, analysts/native.ts);
+    // compressed request bodies in that framing (decompress=1) carry data to insert, never served here.
+    if (url.searchParams.get("decompress") === "1") {
+      req.resume();
+      return fail(NOT_IMPLEMENTED, `Code: ${NOT_IMPLEMENTED}. DB::Exception: decompress=1 (a request body in ClickHouse's compressed framing) is not served here: send the statement as it is, or with Content-Encoding. (NOT_IMPLEMENTED)`);
     }
+    const framed = url.searchParams.get("compress") === "1";
 
     let result: ReadOnlyResult;
     try {
@@ -218,7 +218,7 @@ export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsS
       result_bytes: String(result.bytes.length),
       elapsed_ns: String(Math.round(result.elapsedMs * 1e6)),
     };
-    const { body, encoding } = await encodeFor(req, result.bytes);
+    const { body, encoding } = await encodeFor(req, framed ? nativeFrames(result.bytes) : result.bytes);
     res.writeHead(200, {
       ...headers,
       "Content-Type": contentType(result.format),

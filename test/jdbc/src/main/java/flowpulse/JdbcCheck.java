@@ -33,6 +33,19 @@ public final class JdbcCheck {
           System.out.println("defects " + rows.getLong(1));
         }
       }
+      // Answers past 128 bytes and past one 1 MiB block: the framing's longer paths.
+      try (Statement statement = connection.createStatement();
+           ResultSet rows = statement.executeQuery("SELECT item_id, title FROM flow_items ORDER BY item_id")) {
+        long count = 0;
+        while (rows.next()) count++;
+        System.out.println("items " + count);
+      }
+      try (Statement statement = connection.createStatement();
+           ResultSet rows = statement.executeQuery("SELECT repeat('x', 1000) AS s FROM numbers(3000)")) {
+        long chars = 0;
+        while (rows.next()) chars += rows.getString(1).length();
+        System.out.println("chars " + chars);
+      }
       try (Statement statement = connection.createStatement()) {
         statement.execute("DROP TABLE work_items");
         System.out.println("drop succeeded");
