@@ -218,7 +218,7 @@ export async function startAnalysts(options: AnalystsOptions): Promise<AnalystsS
       result_bytes: String(result.bytes.length),
       elapsed_ns: String(Math.round(result.elapsedMs * 1e6)),
     };
-    const { body, encoding } = await encodeFor(req, framed ? nativeFrames(result.bytes) : result.bytes);
+    const { body, encoding } = await encodeFor(req, framed ? await nativeFrames(result.bytes) : result.bytes);
     res.writeHead(200, {
       ...headers,
       "Content-Type": contentType(result.format),
