@@ -13,6 +13,7 @@ import { JiraConfigSchema } from "../connectors/jira/config.ts";
 import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
 import { SlackConfigSchema } from "../bot/config.ts";
 import { DashboardConfigSchema } from "../dashboard/config.ts";
+import { AnalystsConfigSchema } from "../analysts/config.ts";
 
 export const ServeConfigSchema = z.strictObject({
   share_port: z
@@ -49,6 +50,7 @@ export const ConfigSchema = z.strictObject({
   slack: SlackConfigSchema.optional(),
   serve: ServeConfigSchema.default(ServeConfigSchema.parse({})),
   dashboard: DashboardConfigSchema.default(DashboardConfigSchema.parse({})),
+  analysts: AnalystsConfigSchema.default(AnalystsConfigSchema.parse({})).describe("serve's ClickHouse HTTP endpoint for analysts' SQL tools (docs/analysts.md)"),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

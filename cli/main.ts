@@ -12,6 +12,7 @@ import { makeContext, withStore, type CommandContext, type GlobalOptions } from 
 import { runDemo } from "./demo.ts";
 import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
+import { SQL_USAGE, sqlCommand } from "./commands/sql.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { FORECAST_USAGE, forecastCommand } from "./commands/forecast.ts";
 import { DASHBOARD_USAGE, dashboardCommand } from "./commands/dashboard.ts";
@@ -121,6 +122,14 @@ const COMMANDS: Record<string, Command> = {
         type: str(values.type), team: str(values.team), stream: str(values.stream), by: str(values.by), history: str(values.history),
         trials: str(values.trials), seed: str(values.seed), workingDays: values["working-days"] === true, format: str(values.format),
       });
+    },
+  },
+  sql: {
+    summary: "run one read-only SQL statement on the store (through serve when it runs)",
+    usage: SQL_USAGE,
+    options: { format: { type: "string" } },
+    async run(context, values, positionals) {
+      return sqlCommand(context, positionals, { format: str(values.format), tty: process.stdout.isTTY, write: (bytes) => process.stdout.write(bytes) });
     },
   },
   stream: {

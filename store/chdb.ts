@@ -2,6 +2,7 @@
 // process-wide singleton per path; `flowpulse serve` owns it and other processes go through serve.
 import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
+import { ReadOnlySession, type EngineLimits } from "./readonly.ts";
 import { insertInto, parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 /**
@@ -74,6 +75,16 @@ export class ChdbStore implements Store {
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
     // The file() table function takes its structure from the insertion table's listed columns.
     await this.command(`${insertInto(table, columns)} SELECT * FROM file({file:String}, JSONCompactEachRow)`, { file });
+  }
+
+  /** A session of its own per call: a person's query is rare, and its settings stay its own. */
+  async readOnlyQuery(sql: string, format: string, limits: EngineLimits = {}): Promise<Uint8Array> {
+    const session = new ReadOnlySession(this.dataPath, limits);
+    try {
+      return (await session.run({ sql, format })).bytes;
+    } finally {
+      session.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { appliedLevel, schemaLevel } from "./migrate.ts";
 import { isSameProcessAlive, pidExists, processStart } from "../core/process.ts";
+import type { EngineLimits } from "./readonly.ts";
 import { StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 export interface ServeFile {
@@ -21,7 +22,8 @@ export interface ServeFile {
 type Request =
   | { op: "query"; sql: string; params?: QueryParams }
   | { op: "command"; sql: string; params?: QueryParams }
-  | { op: "insert"; table: string; rows: object[] };
+  | { op: "insert"; table: string; rows: object[] }
+  | { op: "sql"; sql: string; format: string };
 
 /** What GET /v1/ping answers. */
 interface Ping {
@@ -162,6 +164,11 @@ export class RemoteStore implements Store {
     if (size > 0) await this.sendRows(table, columns, Buffer.concat(pieces, size));
   }
 
+  /** Runs on serve's engine, within serve's limits (analysts.limits); the answer comes back as base64. */
+  async readOnlyQuery(sql: string, format: string): Promise<Uint8Array> {
+    return Buffer.from(await this.call<string>({ op: "sql", sql, format }), "base64");
+  }
+
   async close(): Promise<void> {}
 
   private async sendRows(table: string, columns: readonly string[], bytes: Buffer): Promise<void> {
@@ -243,7 +250,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffe
 }
 
 /** Shares `store` with local commands until the returned close() is called. */
-export async function shareStore(store: Store, dataPath: string, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+export async function shareStore(store: Store, dataPath: string, port = 0, sqlLimits: EngineLimits = {}): Promise<{ url: string; close(): Promise<void> }> {
   const token = randomBytes(24).toString("hex");
   const expected = Buffer.from(`Bearer ${token}`);
   const schema = await appliedLevel(store);
@@ -278,6 +285,10 @@ export async function shareStore(store: Store, dataPath: string, port = 0): Prom
       if (request.op === "query") return reply(200, { result: await store.query(request.sql, request.params) });
       if (request.op === "command") return reply(200, { result: await store.command(request.sql, request.params) });
       if (request.op === "insert") return reply(200, { result: await store.insertRows(request.table, request.rows) });
+      if (request.op === "sql") {
+        if (!store.readOnlyQuery) return reply(400, { error: "this store does not run read-only SQL" });
+        return reply(200, { result: Buffer.from(await store.readOnlyQuery(request.sql, request.format, sqlLimits)).toString("base64") });
+      }
       return reply(400, { error: "unknown operation" });
     } catch (error) {
       return reply(500, { error: (error as Error).message });

@@ -1,8 +1,9 @@
 // A ClickHouse server over HTTP through @clickhouse/client, running the same SQL as chDB.
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickhouse/client";
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type DataFormat } from "@clickhouse/client";
 import { registerSecret } from "../core/secrets.ts";
+import type { EngineLimits } from "./readonly.ts";
 import { insertInto, StoreError, type QueryParams, type Store } from "./store.ts";
 
 export interface ServerOptions {
@@ -114,6 +115,17 @@ export class ClickHouseServerStore implements Store {
       for await (const _ of result.stream) {
         // An INSERT answers with an empty body; reading it to the end frees the connection.
       }
+    });
+  }
+
+  /** The server's own readonly=1 for this one statement (a readonly user may set it to the value it has). */
+  async readOnlyQuery(sql: string, format: string, limits: EngineLimits = {}): Promise<Uint8Array> {
+    return this.call(async () => {
+      const settings = Object.fromEntries(Object.entries(limits).map(([key, value]) => [key, String(value)]));
+      const result = await this.client.exec({ query: sql, clickhouse_settings: { ...settings, readonly: "1", default_format: format as DataFormat } });
+      const chunks: Buffer[] = [];
+      for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
     });
   }
 

@@ -1,5 +1,6 @@
 // One store interface, several adapters (embedded chDB, ClickHouse server, a running `flowpulse
 // serve`) that all run the same SQL files. Values reach SQL only as bound parameters.
+import type { EngineLimits } from "./readonly.ts";
 
 /** Query parameters, bound server-side as `{name:Type}` placeholders. */
 export type QueryParams = Record<string, string | number | boolean | readonly string[] | readonly number[]>;
@@ -28,6 +29,11 @@ export interface Store {
    * bytes passed inline; the other adapters stream it. The caller deletes the file afterwards.
    */
   insertFile(table: string, columns: readonly string[], file: string): Promise<void>;
+  /**
+   * Runs one statement as a person typed it, read-only by the engine's own `readonly` setting and
+   * within `limits`, and returns the answer in `format` (`flowpulse sql`; see store/readonly.ts).
+   */
+  readOnlyQuery?(sql: string, format: string, limits?: EngineLimits): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

@@ -51,7 +51,7 @@ describe("unknown keys", () => {
   it.each([
     [{ metrics: { timezon: "UTC" } }, 'metrics.timezon: unknown key in metrics; allowed here: timezone, flow_time_start, aging_percentile, aging_baseline_days, forecast; did you mean "timezone"?'],
     [{ store: { pathh: "./x" } }, 'store.pathh: unknown key in store; allowed here: kind, path; did you mean "path"?'],
-    [{ sourcez: { jira: {} } }, 'sourcez: unknown key at the top level; allowed here: store, metrics, workflows, sources, slack, serve, dashboard; did you mean "sources"?'],
+    [{ sourcez: { jira: {} } }, 'sourcez: unknown key at the top level; allowed here: store, metrics, workflows, sources, slack, serve, dashboard, analysts; did you mean "sources"?'],
     [
       { sources: { kafka: { topics: [{ topic: "orders", contract: "order", dlq_topik: "x" }] } } },
       'sources.kafka.topics.0.dlq_topik: unknown key in sources.kafka.topics.0; allowed here: topic, contract, stream, flow_type, source, states, dlq_topic; did you mean "dlq_topic"?',

@@ -3,6 +3,7 @@
 // a scheduled incremental Jira sync — and shares the store with other local commands until
 // SIGTERM/SIGINT, then stops each part cleanly.
 import cron from "node-cron";
+import { startAnalysts } from "../../analysts/server.ts";
 import { createBot, type Bot } from "../../bot/app.ts";
 import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
@@ -69,9 +70,18 @@ export async function serveCommand(context: CommandContext, options: ServeOption
   const parts: string[] = [];
   try {
     if (config.store.kind === "embedded") {
-      const share = await shareStore(store, config.store.path, config.serve.share_port);
+      const share = await shareStore(store, config.store.path, config.serve.share_port, config.analysts.limits);
       stops.push(() => share.close());
       parts.push(`store shared at ${share.url}`);
+    }
+    if (config.analysts.enabled) {
+      // With a ClickHouse server analysts connect to it directly; the endpoint is for the embedded store.
+      if (config.store.kind !== "embedded") throw new UsageError("analysts.enabled is for the embedded store: with store.kind server, analysts connect to the ClickHouse server itself");
+      const analysts = await startAnalysts({ config: config.analysts, dataPath: config.store.path, log }).catch((error: Error) => {
+        throw new UsageError(error.message);
+      });
+      stops.push(() => analysts.close());
+      parts.push(`analysts' SQL (ClickHouse HTTP) on ${analysts.url}`);
     }
     if (config.sources.kafka && options.stream !== false) {
       const stream: StreamHandle = await runStream(config, { store, log, handleSignals: false });
