@@ -13,6 +13,7 @@ import { runDemo } from "./demo.ts";
 import { SERVE_USAGE, serveCommand } from "./commands/serve.ts";
 import { STREAM_USAGE, streamCommand } from "./commands/stream.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
+import { REMAP_GITHUB_USAGE, SYNC_GITHUB_USAGE, remapGitHubCommand, syncGitHubCommand } from "./commands/sync-github.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
 import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
@@ -124,19 +125,21 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   sync: {
-    summary: "fetch new and changed issues from a source into the store (sources: jira)",
-    usage: SYNC_JIRA_USAGE,
+    summary: "fetch new and changed issues from a source into the store (sources: jira, github)",
+    usage: `${SYNC_JIRA_USAGE}\n       ${SYNC_GITHUB_USAGE}`,
     options: { full: { type: "boolean" } },
     async run(context, values, positionals) {
-      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to sync: ${SYNC_JIRA_USAGE}`);
+      if (positionals.length === 1 && positionals[0] === "github") return syncGitHubCommand(context, { full: values.full === true });
+      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to sync: ${SYNC_JIRA_USAGE}, or ${SYNC_GITHUB_USAGE}`);
       return syncJiraCommand(context, { full: values.full === true });
     },
   },
   remap: {
-    summary: "re-map stored raw payloads with the current config (sources: jira)",
-    usage: REMAP_JIRA_USAGE,
+    summary: "re-map stored raw payloads with the current config (sources: jira, github)",
+    usage: `${REMAP_JIRA_USAGE}\n       ${REMAP_GITHUB_USAGE}`,
     options: {},
     async run(context, _values, positionals) {
+      if (positionals.length === 1 && positionals[0] === "github") return remapGitHubCommand(context);
       if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to re-map: ${REMAP_JIRA_USAGE}`);
       return remapJiraCommand(context);
     },
