@@ -145,11 +145,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   serve: {
-    summary: "run stream, bot and Jira sync in one process that owns the store and shares it",
+    summary: "run stream, bot, Jira and GitHub syncs in one process that owns the store and shares it",
     usage: SERVE_USAGE,
-    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" } },
+    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" }, "no-github": { type: "boolean" } },
     async run(context, values) {
-      return serveCommand(context, { stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true });
+      return serveCommand(context, {
+        stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true, github: values["no-github"] !== true,
+      });
     },
   },
   demo: {

@@ -13,7 +13,7 @@ import { runPagedSync, type SyncProgress } from "../sync/engine.ts";
 import { mapLimit } from "../sync/polite.ts";
 import { GitHubClient, GitHubHttpError, type GitHubEvent, type GitHubStats } from "./collect.ts";
 import { GitHubConfigError, resolveGitHubAuth, type GitHubConfig } from "./config.ts";
-import { githubMapContext, itemIdOf, mapItem, type GitHubMapContext, type ItemBundle, type RawIssue } from "./map.ts";
+import { githubMapContext, itemIdOf, mapItem, type GitHubMapContext, type ItemBundle, type RawEvent, type RawIssue } from "./map.ts";
 
 export interface GitHubSyncProgress extends SyncProgress, GitHubStats {}
 
@@ -180,12 +180,25 @@ async function completeItems(
       const timeline = await client.timeline(repo, issue.number, conditional);
       if (timeline.kind === "not-modified") return { bundle: { ...bundle, timeline: before!.timeline, etag: before!.etag, timelinePages: 1 }, error: null };
       if (timeline.kind === "gone") return { bundle: { ...bundle, timeline: before?.timeline ?? [], deleted: true }, error: null };
-      return { bundle: { ...bundle, timeline: timeline.events, etag: timeline.etag, timelinePages: timeline.pages }, error: null };
+      return { bundle: { ...bundle, timeline: withWebhookStatuses(timeline.events, before), etag: timeline.etag, timelinePages: timeline.pages }, error: null };
     } catch (error) {
       if (error instanceof GitHubHttpError) return { bundle, error: error.message };
       throw error;
     }
   });
+}
+
+/**
+ * The timeline as read, plus the Projects status changes only a webhook reported: the REST timeline
+ * does not always list them (github.com community discussion 209484), and the stored bundle is
+ * what a remap rebuilds the history from.
+ */
+function withWebhookStatuses(events: RawEvent[], before: ItemBundle | undefined): RawEvent[] {
+  const stored = (before?.timeline ?? []).filter((event) => event.event === "project_v2_item_status_changed" && event.changes);
+  if (stored.length === 0) return events;
+  const listed = new Set(events.filter((event) => event.event === "project_v2_item_status_changed").map((event) => event.created_at));
+  const missing = stored.filter((event) => !listed.has(event.created_at));
+  return missing.length === 0 ? events : [...events, ...missing];
 }
 
 function repoOf(issue: RawIssue & { repository_url?: string }): string | null {
