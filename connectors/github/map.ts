@@ -155,20 +155,32 @@ interface Facts {
   review: "awaiting review" | "in review" | "changes requested" | "approved";
 }
 
+type State = { name: string; flow: FlowState };
+// Shared, never mutated: the mapper compares and reads them, so no state object is made per event.
+const MERGED: State = { name: "merged", flow: "done" };
+const CLOSED_DONE: State = { name: "closed", flow: "done" };
+const CLOSED_CANCELED: State = { name: "closed", flow: "canceled" };
+const NOT_PLANNED: State = { name: "not planned", flow: "canceled" };
+const DRAFT: State = { name: "draft", flow: "active" };
+const IN_PROGRESS: State = { name: "in progress", flow: "active" };
+const OPEN: State = { name: "open", flow: "new" };
+const REVIEW: Record<Facts["review"], State> = {
+  "awaiting review": { name: "awaiting review", flow: "waiting" },
+  "in review": { name: "in review", flow: "active" },
+  "changes requested": { name: "changes requested", flow: "active" },
+  approved: { name: "approved", flow: "waiting" },
+};
+
 /** The state an item's facts put it in: its name (stored as to_state) and its flow state. */
-function stateOf(facts: Facts, pull: boolean): { name: string; flow: FlowState } {
-  if (facts.closed === "merged") return { name: "merged", flow: "done" };
-  if (facts.closed === "completed") return { name: "closed", flow: pull ? "canceled" : "done" };
-  if (facts.closed === "not_planned") return { name: "not planned", flow: "canceled" };
-  if (pull) {
-    if (facts.draft) return { name: "draft", flow: "active" };
-    return { name: facts.review, flow: facts.review === "in review" || facts.review === "changes requested" ? "active" : "waiting" };
-  }
+function stateOf(facts: Facts, pull: boolean): State {
+  if (facts.closed === "merged") return MERGED;
+  if (facts.closed === "completed") return pull ? CLOSED_CANCELED : CLOSED_DONE;
+  if (facts.closed === "not_planned") return NOT_PLANNED;
+  if (pull) return facts.draft ? DRAFT : REVIEW[facts.review];
   if (facts.waitingLabels.size > 0) return { name: [...facts.waitingLabels].sort()[0]!, flow: "waiting" };
   // The board's word while the item is open, even "Done" before the close that usually follows.
   if (facts.projectStatus) return facts.projectStatus;
-  if (facts.started) return { name: "in progress", flow: "active" };
-  return { name: "open", flow: "new" };
+  return facts.started ? IN_PROGRESS : OPEN;
 }
 
 export function mapItem(bundle: ItemBundle, ctx: GitHubMapContext): MappedItem {
@@ -206,7 +218,9 @@ export function mapItem(bundle: ItemBundle, ctx: GitHubMapContext): MappedItem {
     }
     events.push({ at: at.ms, event });
   }
-  events.sort((a, b) => a.at - b.at);
+  let ordered = true;
+  for (let i = 1; i < events.length && ordered; i++) ordered = events[i - 1]!.at <= events[i]!.at;
+  if (!ordered) events.sort((a, b) => a.at - b.at);
 
   // Opened as a draft when the first draft event is a ready_for_review (or, with none, when it is one now).
   const firstDraftEvent = events.find(({ event }) => event.event === "ready_for_review" || event.event === "convert_to_draft");
