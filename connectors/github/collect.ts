@@ -52,13 +52,15 @@ export interface GitHubClientOptions {
 
 const HEADER_ETAG = "etag";
 
+type LiveIterator = AsyncIterator<{ data: unknown; headers: Record<string, unknown>; url: string }>;
+
 export class GitHubClient {
   readonly stats: GitHubStats = { requests: 0, notModified: 0, rateLimitWaits: 0, secondaryLimitWaits: 0, retries: 0 };
   readonly octokit: InstanceType<typeof Octokit>;
   /** ETags to send with the next request of a URL (absolute), set by the caller per request. */
   private readonly etags = new Map<string, string>();
   /** The list iterator in use and the URL its next page will come from. */
-  private live: { url: string; iterator: AsyncIterator<{ data: unknown; headers: Record<string, unknown>; url: string }> } | null = null;
+  private live: { url: string; iterator: LiveIterator; pending: ReturnType<LiveIterator["next"]> | null } | null = null;
 
   constructor(readonly config: GitHubConfig, auth: GitHubAuth, private readonly options: GitHubClientOptions = {}) {
     const onEvent = options.onEvent ?? (() => {});
@@ -104,28 +106,45 @@ export class GitHubClient {
   /**
    * One page of items. Pages come from paginate.iterator, which follows Link; a new iterator starts
    * only where the previous one cannot go on (a resumed run, after a 304, a new repository), always
-   * at a URL GitHub gave (never a page number of our own: deep page numbers are refused).
+   * at a URL GitHub gave (never a page number of our own: deep page numbers are refused). The next
+   * page is asked for as soon as this one arrives (with the ETag `etagOf` gives for its URL), so
+   * the list chain runs beside the timelines of the page in hand.
    */
-  async listPage(url: string, etag: string | null): Promise<ListPage> {
-    if (etag) this.etags.set(url, etag);
+  async listPage(url: string, etagOf: (url: string) => string | null): Promise<ListPage> {
     try {
       if (!this.live || this.live.url !== url) {
-        this.live = { url, iterator: this.octokit.paginate.iterator(`GET ${url}`)[Symbol.asyncIterator]() as never };
+        this.live = { url, iterator: this.octokit.paginate.iterator(`GET ${url}`)[Symbol.asyncIterator]() as never, pending: null };
       }
-      const result = await this.live.iterator.next();
+      const live = this.live;
+      const etag = etagOf(url);
+      const result = await (live.pending ?? this.nextOf(live.iterator, url, etag));
       if (result.done) return { items: [], next: null, etag: null };
       const response = result.value;
       const next = nextLink(response.headers.link);
-      this.live = next ? { url: next, iterator: this.live.iterator } : null;
+      if (next) {
+        const pending = this.nextOf(live.iterator, next, etagOf(next));
+        // Awaited by the call for `next`; a caller that stops first must not leave it unhandled.
+        pending.catch(() => {});
+        this.live = { url: next, iterator: live.iterator, pending };
+      } else {
+        this.live = null;
+      }
       if (!Array.isArray(response.data)) throw new GitHubHttpError(`GET ${pathOf(url)} answered JSON that is not a list of items`, 200, pathOf(url));
       return { items: response.data as RawIssue[], next, etag: headerText(response.headers[HEADER_ETAG]) };
     } catch (error) {
       this.live = null;
       if (error instanceof RequestError && error.status === 304) {
         this.stats.notModified += 1;
-        return { items: null, next: null, etag };
+        return { items: null, next: null, etag: etagOf(url) };
       }
       throw asHttpError(error, url);
+    }
+  }
+
+  private async nextOf(iterator: LiveIterator, url: string, etag: string | null) {
+    if (etag) this.etags.set(url, etag);
+    try {
+      return await iterator.next();
     } finally {
       this.etags.delete(url);
     }

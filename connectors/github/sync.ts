@@ -90,6 +90,10 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
       (rows) => new Map(rows.map((row) => [row.key, JSON.parse(row.payload) as StoredPage])),
     ));
   const readPages: { url: string; etag: string; next: string | null }[] = [];
+  // A store without a single item of this API (a first backfill) has no ETags to look up per page.
+  let bundlesChecked: Promise<boolean> | null = null;
+  const anyBundles = () =>
+    (bundlesChecked ??= store.query<{ n: string }>(sqlFile("queries/github_any_items.sql"), { prefix: `github:${ctx.host}:` }).then((rows) => Number(rows[0]?.n ?? 0) > 0));
   const withStats = (progress: SyncProgress): GitHubSyncProgress => ({ ...progress, ...client.stats });
   try {
     const result = await runPagedSync<GitHubCursor, FetchedItem>(
@@ -108,13 +112,14 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
           const repo = plan.repos[cursor.repo];
           if (repo === undefined) return { records: [], next: null };
           const url = cursor.url ?? client.firstListUrl(repo, plan.since);
-          const stored = (await storedPages()).get(url);
-          const page = await client.listPage(url, stored?.etag ?? null);
+          const pagesStored = await storedPages();
+          const stored = pagesStored.get(url);
+          const page = await client.listPage(url, (at) => pagesStored.get(at)?.etag ?? null);
           const nextUrl = page.items === null ? (stored?.next ?? null) : page.next;
           const next = nextUrl ? { repo: cursor.repo, url: nextUrl } : cursor.repo + 1 < plan.repos.length ? { repo: cursor.repo + 1, url: null } : null;
           if (page.items === null) return { records: [], next };
           if (page.etag) readPages.push({ url, etag: page.etag, next: page.next });
-          return { records: await completeItems(client, store, ctx, repo, page.items, log), next };
+          return { records: await completeItems(client, (await anyBundles()) ? store : null, ctx, repo, page.items, log), next };
         },
         mapPage: (records) => mapPage(records, ctx, announced, log, { keepRaw: true }),
         stopFetching: (reason) => stopFetching.abort(reason),
@@ -149,7 +154,7 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
  */
 async function completeItems(
   client: GitHubClient,
-  store: Store,
+  store: Store | null,
   ctx: GitHubMapContext,
   configuredRepo: string,
   items: RawIssue[],
@@ -157,7 +162,7 @@ async function completeItems(
 ): Promise<FetchedItem[]> {
   const ids = items.filter((item) => item && (typeof item.id === "number" || typeof item.id === "string")).map((item) => itemIdOf(ctx, item.id!));
   const stored = new Map<string, ItemBundle>();
-  if (ids.length > 0) {
+  if (store && ids.length > 0) {
     for (const row of await store.query<{ key: string; payload: string }>(sqlFile("queries/github_items.sql"), { keys: ids })) {
       stored.set(row.key, JSON.parse(row.payload) as ItemBundle);
     }
