@@ -3,6 +3,7 @@
 // and 5xx are waited out, a renamed repository keeps its items' ids, a deleted item is marked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { remapGitHub, syncGitHub, type GitHubSyncProgress } from "../connectors/github/sync.ts";
+import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 import { GITHUB_ENV, REPO, REPO_ID, shopRepo, TOKEN, WORKFLOW, event } from "./helpers/github-board.ts";
 import { primaryLimit, secondaryLimit, startGitHubReplay, type GitHubReplay, type GitHubReplayOptions } from "./helpers/github-replay.ts";
@@ -108,6 +109,13 @@ describe("GitHub backfill and re-sync", () => {
       "acme/shop#4 03-05 08:00 merged (done)",
       "acme/shop#5 03-02 10:00 awaiting review (waiting)",
       "acme/shop#5 03-03 10:00 closed (canceled)",
+    ]);
+    // Review wait (docs/github.md), #4: awaiting review 03-02 08:00 -> 03-03 08:00 (24 h) and
+    // 03-04 08:00 -> 12:00 (4 h) = 28 h; approved 03-04 12:00 -> merged 03-05 08:00 = 20 h.
+    // #5: awaiting review 03-02 10:00 -> closed 03-03 10:00 = 24 h, never approved.
+    expect(await env.store.query(sqlFile("queries/github_review_wait.sql"), { prefix: env.prefix })).toEqual([
+      { key: "acme/shop#4", review_wait_hours: 28, merge_wait_hours: 20 },
+      { key: "acme/shop#5", review_wait_hours: 24, merge_wait_hours: 0 },
     ]);
     const rejected = await env.store.query<{ reference: string; reason: string }>("SELECT reference, reason FROM rejected_records WHERE source = 'github'");
     expect(rejected.map((r) => `${r.reference}: ${r.reason}`)).toEqual([expect.stringMatching(/^acme\/shop#6: created_at: .*offset/)]);
