@@ -2,6 +2,7 @@
 // the items updated since the watermark (minus an overlap), oldest change first, each with its
 // timeline, mapped by the pure mapper and stored with its raw bundle. The engine stores, commits,
 // resumes from the last stored page and moves the watermark.
+import { setMaxListeners } from "node:events";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { parseTimestamp } from "../../core/time.ts";
 import { WorkflowSchema, type Workflow } from "../../core/workflow.ts";
@@ -79,6 +80,9 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
   const auth = resolveGitHubAuth(github, options.env ?? process.env);
   const stopFetching = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopFetching.signal]) : stopFetching.signal;
+  // Node's fetch drops its abort listener only when the request is garbage collected, so a sync's
+  // thousands of requests pile listeners on this one signal until GC runs: not a leak, no warning.
+  setMaxListeners(0, signal);
   const client = new GitHubClient(github, auth, { signal, onEvent: (event) => log(describeEvent(event)) });
   const ctx = githubMapContext(github, githubWorkflow(options.config));
   const announced = new Set<string>();
