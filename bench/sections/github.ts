@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseConfig } from "../../cli/config.ts";
-import { GitHubClient } from "../../connectors/github/collect.ts";
+import { GitHubClient, type ListPage } from "../../connectors/github/collect.ts";
 import { resolveGitHubAuth } from "../../connectors/github/config.ts";
 import { githubMapContext, mapItem, type ItemBundle, type RawEvent, type RawIssue } from "../../connectors/github/map.ts";
-import { syncGitHub } from "../../connectors/github/sync.ts";
+import { readPage, syncGitHub, type PageRead } from "../../connectors/github/sync.ts";
 import { startGitHubWebhooks } from "../../connectors/github/webhook.ts";
-import { mapLimit } from "../../connectors/sync/polite.ts";
+import { createLimiter } from "../../connectors/sync/polite.ts";
 import { WorkflowSchema } from "../../core/workflow.ts";
 import { openStore } from "../../store/open.ts";
 import type { Store } from "../../store/store.ts";
@@ -133,22 +133,25 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     );
     const github = config.sources.github!;
 
-    // (2) The ceiling: our client alone, pages in order and each page's timelines 16 at a time.
+    // (2) The ceiling: our client alone reading pages as the sync does (one page ahead, at most
+    // `concurrency` timelines in flight across pages) and dropping them.
     const client = new GitHubClient(github, resolveGitHubAuth(github, env));
+    const limit = createLimiter(github.concurrency);
+    const read = (url: string) => readPage(client, url, () => null, (items) => Promise.all(items.map((item) => limit(() => client.timeline(REPO, item.number!, null)))));
     const c0 = performance.now();
-    let read = 0;
-    for (let url: string | null = client.firstListUrl(REPO, null); url; ) {
-      const page = await client.listPage(url, () => null);
-      const items = page.items ?? [];
-      await mapLimit(items, github.concurrency, (item) => client.timeline(REPO, item.number!, null));
-      read += items.length;
-      url = page.next;
+    let readItems = 0;
+    let current: PageRead<unknown> | null = read(client.firstListUrl(REPO, null));
+    while (current) {
+      const page: ListPage = await current.listing;
+      const next: PageRead<unknown> | null = page.next ? read(page.next) : null;
+      readItems += (await current.records)?.length ?? 0;
+      current = next;
     }
     const ceilingSeconds = (performance.now() - c0) / 1000;
-    figures.server_ceiling_items = read;
+    figures.server_ceiling_items = readItems;
     figures.server_ceiling_seconds = Number(ceilingSeconds.toFixed(2));
-    figures.server_ceiling_items_per_s = Math.round(read / ceilingSeconds);
-    log(`server ceiling: ${read} items with their timelines in ${ceilingSeconds.toFixed(2)} s (${LATENCY_MS} ms per request)`);
+    figures.server_ceiling_items_per_s = Math.round(readItems / ceilingSeconds);
+    log(`server ceiling: ${readItems} items with their timelines in ${ceilingSeconds.toFixed(2)} s (${LATENCY_MS} ms per request)`);
 
     // (3) The sync into a fresh store.
     store = await openStore({ kind: "embedded", path: dir });

@@ -11,8 +11,8 @@ import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { encodePage, rawLine, writeBatch, type PageBatch } from "../sync/batch.ts";
 import { runPagedSync, type SyncProgress } from "../sync/engine.ts";
-import { mapLimit } from "../sync/polite.ts";
-import { GitHubClient, GitHubHttpError, type GitHubEvent, type GitHubStats } from "./collect.ts";
+import { createLimiter } from "../sync/polite.ts";
+import { GitHubClient, GitHubHttpError, type GitHubEvent, type GitHubStats, type ListPage } from "./collect.ts";
 import { GitHubConfigError, resolveGitHubAuth, type GitHubConfig } from "./config.ts";
 import { githubMapContext, itemIdOf, mapItem, type GitHubMapContext, type ItemBundle, type RawEvent, type RawIssue } from "./map.ts";
 
@@ -98,6 +98,8 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
   let bundlesChecked: Promise<boolean> | null = null;
   const anyBundles = () =>
     (bundlesChecked ??= store.query<{ n: string }>(sqlFile("queries/github_any_items.sql"), { prefix: `github:${ctx.host}:` }).then((rows) => Number(rows[0]?.n ?? 0) > 0));
+  const limit = createLimiter(github.concurrency);
+  let ahead: { url: string; read: PageRead } | null = null;
   const withStats = (progress: SyncProgress): GitHubSyncProgress => ({ ...progress, ...client.stats });
   try {
     const result = await runPagedSync<GitHubCursor, FetchedItem>(
@@ -117,13 +119,20 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
           if (repo === undefined) return { records: [], next: null };
           const url = cursor.url ?? client.firstListUrl(repo, plan.since);
           const pagesStored = await storedPages();
-          const stored = pagesStored.get(url);
-          const page = await client.listPage(url, (at) => pagesStored.get(at)?.etag ?? null);
-          const nextUrl = page.items === null ? (stored?.next ?? null) : page.next;
+          const bundles = (await anyBundles()) ? store : null;
+          const read = (at: string) => readPage(client, at, (page) => pagesStored.get(page)?.etag ?? null, (items) => completeItems(client, limit, bundles, ctx, repo, items, log));
+          // One page is read ahead (its list and its timelines, behind this page's in the limiter),
+          // so the requests in flight stay at the cap across page boundaries.
+          const current = ahead?.url === url ? ahead.read : read(url);
+          ahead = null;
+          const page = await current.listing;
+          const nextUrl = page.items === null ? (pagesStored.get(url)?.next ?? null) : page.next;
+          if (nextUrl) ahead = { url: nextUrl, read: read(nextUrl) };
           const next = nextUrl ? { repo: cursor.repo, url: nextUrl } : cursor.repo + 1 < plan.repos.length ? { repo: cursor.repo + 1, url: null } : null;
-          if (page.items === null) return { records: [], next };
+          const records = await current.records;
+          if (records === null) return { records: [], next };
           if (page.etag) readPages.push({ url, etag: page.etag, next: page.next });
-          return { records: await completeItems(client, (await anyBundles()) ? store : null, ctx, repo, page.items, log), next };
+          return { records, next };
         },
         mapPage: (records) => mapPage(records, ctx, announced, log, { keepRaw: true }),
         stopFetching: (reason) => stopFetching.abort(reason),
@@ -152,12 +161,36 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
   }
 }
 
+export interface PageRead<R = FetchedItem> {
+  listing: Promise<ListPage>;
+  /** The page's items with their timelines; null when the page answered 304. */
+  records: Promise<R[] | null>;
+}
+
+/**
+ * Starts reading one list page and then its items' histories (`complete`); both promises are safe
+ * to leave unawaited. The sync and the benchmark's ceiling read pages this same way.
+ */
+export function readPage<R>(
+  client: GitHubClient,
+  url: string,
+  etagOf: (url: string) => string | null,
+  complete: (items: RawIssue[]) => Promise<R[]>,
+): PageRead<R> {
+  const listing = client.listPage(url, etagOf);
+  const records = listing.then((page) => (page.items === null ? null : complete(page.items)));
+  listing.catch(() => {});
+  records.catch(() => {});
+  return { listing, records };
+}
+
 /**
  * Each listed item with its whole timeline: the stored bundles of the page are read in one query,
  * so each timeline is asked for with its ETag and a 304 reuses the stored one.
  */
 async function completeItems(
   client: GitHubClient,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
   store: Store | null,
   ctx: GitHubMapContext,
   configuredRepo: string,
@@ -172,7 +205,7 @@ async function completeItems(
     }
   }
   let announcedMove = false;
-  return mapLimit(items, client.config.concurrency, async (issue): Promise<FetchedItem> => {
+  return Promise.all(items.map((issue) => limit(async (): Promise<FetchedItem> => {
     // A renamed or transferred repository answers under its new name; ids do not change.
     const repo = repoOf(issue) ?? configuredRepo;
     if (repo.toLowerCase() !== configuredRepo.toLowerCase() && !announcedMove) {
@@ -194,7 +227,7 @@ async function completeItems(
       if (error instanceof GitHubHttpError) return { bundle, error: error.message };
       throw error;
     }
-  });
+  })));
 }
 
 /**
