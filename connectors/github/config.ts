@@ -52,7 +52,13 @@ export const GitHubConfigSchema = z
     exclude: z.array(z.string()).default([]).describe("with org: repository name patterns to leave out"),
     auth: GitHubAuthSchema,
     page_size: z.number().int().min(1).max(100).default(100).describe("items per list page (GitHub caps this at 100)"),
-    concurrency: z.number().int().min(1).max(16).default(4).describe("timeline requests in flight at most (GitHub asks integrators not to run many at once)"),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(4)
+      .describe("timeline requests in flight at most (GitHub asks integrators not to run many at once; octokit's throttling allows 10 per process)"),
     commit_items: z
       .number()
       .int()

@@ -76,6 +76,9 @@ export interface GitHubMapContext {
   activeLabels: ReadonlySet<string>;
   waitingLabels: ReadonlySet<string>;
   bots: ReadonlySet<string>;
+  /** team.by_label and team.by_repo with lower-case keys (GitHub matches names case-insensitively). */
+  teamByLabel: ReadonlyMap<string, string>;
+  teamByRepo: ReadonlyMap<string, string>;
 }
 
 export interface MappedItem {
@@ -125,6 +128,8 @@ export function githubMapContext(config: GitHubConfig, workflow: Workflow): GitH
     activeLabels: lower(config.labels.active),
     waitingLabels: lower(config.labels.waiting),
     bots: lower(config.bots),
+    teamByLabel: new Map(Object.entries(config.team.by_label).map(([name, team]) => [name.toLowerCase(), team])),
+    teamByRepo: new Map(Object.entries(config.team.by_repo).map(([name, team]) => [name.toLowerCase(), team])),
   };
 }
 
@@ -347,10 +352,11 @@ const RELEVANT = new Set([
 
 /** A label mapping wins over the repository's; without either, the repository itself, so `--team owner/name` filters by repo. */
 export function teamOf(ctx: GitHubMapContext, repo: string, labels: readonly string[]): string {
-  for (const label of labels) {
-    const team = ctx.team.by_label[label] ?? Object.entries(ctx.team.by_label).find(([name]) => name.toLowerCase() === label.toLowerCase())?.[1];
-    if (team) return team;
+  if (ctx.teamByLabel.size > 0) {
+    for (const label of labels) {
+      const team = ctx.teamByLabel.get(label.toLowerCase());
+      if (team) return team;
+    }
   }
-  const byRepo = ctx.team.by_repo[repo] ?? Object.entries(ctx.team.by_repo).find(([name]) => name.toLowerCase() === repo.toLowerCase())?.[1];
-  return byRepo ?? (ctx.team.default || repo);
+  return (ctx.teamByRepo.size > 0 ? ctx.teamByRepo.get(repo.toLowerCase()) : undefined) ?? (ctx.team.default || repo);
 }
