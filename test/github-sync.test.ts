@@ -3,6 +3,8 @@
 // and 5xx are waited out, a renamed repository keeps its items' ids, a deleted item is marked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { remapGitHub, syncGitHub, type GitHubSyncProgress } from "../connectors/github/sync.ts";
+import { parseCommand } from "../bot/parse.ts";
+import { velocity } from "../metrics/query.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 import { GITHUB_ENV, REPO, REPO_ID, shopRepo, TOKEN, WORKFLOW, event } from "./helpers/github-board.ts";
@@ -141,6 +143,18 @@ describe("GitHub backfill and re-sync", () => {
     const fourth = await env.sync({ full: true });
     expect(fourth).toMatchObject({ mode: "full", records: 0, notModified: 3, requests: 3 });
     expect({ counts: await counts(env), transitions: await transitions(env) }).toEqual(before);
+  });
+
+  it("filters by repository as a team, in the metrics and in the Slack grammar", async () => {
+    // No team mapping is configured, so each item's team is its repository: #1 (defect) and #3,
+    // #4 (features) were delivered in March 2024.
+    const march = { sinceMs: Date.UTC(2024, 2, 1), untilMs: Date.UTC(2024, 3, 1), period: "month" as const, timezone: "UTC" };
+    const rows = await velocity(env.store, { ...march, team: REPO });
+    expect(rows.map((r) => [r.flow_type, Number(r.items)])).toEqual([["defect", 1], ["feature", 2]]);
+    expect(await velocity(env.store, { ...march, team: "acme/other" })).toEqual([]);
+    const parsed = parseCommand(`velocity team:${REPO} last 30d`, { nowMs: Date.UTC(2024, 2, 20), timezone: "UTC" });
+    expect(parsed).toMatchObject({ ok: true });
+    expect(JSON.stringify(parsed)).toContain(`"team":"${REPO}"`);
   });
 
   it("re-maps the stored raw items without the API and changes nothing", async () => {
