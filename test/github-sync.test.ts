@@ -215,6 +215,16 @@ describe("GitHub's limits and failures", () => {
     expect(after.filter((r) => Number(r.deleted) === 1).map((r) => r.key)).toEqual(["acme/storefront#2"]);
   }, 60_000);
 
+  it("syncs an organisation's repositories chosen by include and exclude patterns", async () => {
+    const env = await setup({ orgs: { acme: ["acme/shop", "acme/shop-archive", "acme/legacy"] } }, { repos: [], org: "acme", include: ["sh*"], exclude: ["*-archive"] });
+    const result = await env.sync();
+    expect(env.github.requests[0]).toMatchObject({ path: "/orgs/acme/repos", status: 200 });
+    const lists = env.github.requests.filter((r) => r.path.endsWith("/issues"));
+    expect(lists[0]).toMatchObject({ path: `/repos/${REPO}/issues` });
+    expect(lists.every((r) => !r.path.includes("legacy") && !r.path.includes("archive"))).toBe(true);
+    expect(result).toMatchObject({ records: 6, items: 5 });
+  }, 60_000);
+
   it("a timeline GitHub refuses is rejected with its reason and the rest is stored; a bad token stops the run in one line", async () => {
     const env = await setup({ faults: [{ path: /\/issues\/3\/timeline$/, respond: { status: 422, body: '{"message":"Validation Failed"}' } }] });
     const result = await env.sync();
