@@ -215,6 +215,24 @@ describe("GitHub's limits and failures", () => {
     expect(after.filter((r) => Number(r.deleted) === 1).map((r) => r.key)).toEqual(["acme/storefront#2"]);
   }, 60_000);
 
+  it("a full sync marks items no list page shows deleted, also when their pages answer 304", async () => {
+    const repo = shopRepo();
+    const env = await setup({ repos: [repo] });
+    await env.sync();
+    // A full re-read with nothing changed: every page 304, nothing marked.
+    const unchanged = await env.sync({ full: true });
+    expect(unchanged).toMatchObject({ mode: "full", notModified: 3, markedDeleted: 0 });
+    // #5 deleted at GitHub: the list no longer shows it (its page changes, the others answer 304).
+    repo.items.splice(repo.items.findIndex((item) => item.number === 5), 1);
+    const full = await env.sync({ full: true });
+    expect(full).toMatchObject({ mode: "full", markedDeleted: 1 });
+    expect(env.log.at(-1)).toMatch(/; 1 marked deleted$/);
+    const rows = await env.store.query<{ key: string; deleted: number | boolean }>(
+      "SELECT key, deleted FROM work_items FINAL WHERE startsWith(item_id, {prefix:String}) ORDER BY key", { prefix: env.prefix },
+    );
+    expect(rows.filter((r) => Number(r.deleted) === 1).map((r) => r.key)).toEqual(["acme/shop#5"]);
+  }, 60_000);
+
   it("syncs an organisation's repositories chosen by include and exclude patterns", async () => {
     const env = await setup({ orgs: { acme: ["acme/shop", "acme/shop-archive", "acme/legacy"] } }, { repos: [], org: "acme", include: ["sh*"], exclude: ["*-archive"] });
     const result = await env.sync();

@@ -16,7 +16,10 @@ import { GitHubClient, GitHubHttpError, type GitHubEvent, type GitHubStats, type
 import { GitHubConfigError, resolveGitHubAuth, type GitHubConfig } from "./config.ts";
 import { githubMapContext, itemIdOf, mapItem, type GitHubMapContext, type ItemBundle, type RawEvent, type RawIssue } from "./map.ts";
 
-export interface GitHubSyncProgress extends SyncProgress, GitHubStats {}
+export interface GitHubSyncProgress extends SyncProgress, GitHubStats {
+  /** Items a full sync found on no list page, marked deleted. */
+  markedDeleted: number;
+}
 
 /** The slice of the product config the GitHub connector reads. */
 export interface GitHubSourceConfig {
@@ -50,6 +53,8 @@ export interface FetchedItem {
 interface StoredPage {
   etag: string;
   next: string | null;
+  /** Item ids on the page, so a full sync knows what a page answered 304 shows. */
+  ids?: string[];
 }
 
 interface RunPlan {
@@ -93,14 +98,22 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
     (pagesRead ??= store.query<{ key: string; payload: string }>(sqlFile("queries/github_pages.sql")).then(
       (rows) => new Map(rows.map((row) => [row.key, JSON.parse(row.payload) as StoredPage])),
     ));
-  const readPages: { url: string; etag: string; next: string | null }[] = [];
+  const readPages: { url: string; etag: string; next: string | null; ids: string[] }[] = [];
+  // Item ids every list page of this run showed (a full run marks the others deleted), and
+  // whether that is known for every page (not after a resume, nor from a page stored without ids).
+  const seen = new Set<string>();
+  let seenAll = true;
   // A store without a single item of this API (a first backfill) has no ETags to look up per page.
   let bundlesChecked: Promise<boolean> | null = null;
   const anyBundles = () =>
     (bundlesChecked ??= store.query<{ n: string }>(sqlFile("queries/github_any_items.sql"), { prefix: `github:${ctx.host}:` }).then((rows) => Number(rows[0]?.n ?? 0) > 0));
   const limit = createLimiter(github.concurrency);
   let ahead: { url: string; read: PageRead } | null = null;
-  const withStats = (progress: SyncProgress): GitHubSyncProgress => ({ ...progress, ...client.stats });
+  let markedDeleted = 0;
+  // Pages already stored when this process took the run over: a resumed run's earlier pages were
+  // read by a process that is gone, with what they showed.
+  let firstPages: number | null = null;
+  const withStats = (progress: SyncProgress): GitHubSyncProgress => ({ ...progress, ...client.stats, markedDeleted });
   try {
     const result = await runPagedSync<GitHubCursor, FetchedItem>(
       {
@@ -114,6 +127,7 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
           return { query: JSON.stringify(plan), cursor: { repo: 0, url: null } };
         },
         async fetchPage(run, cursor) {
+          firstPages ??= run.pages;
           const plan = JSON.parse(run.query) as RunPlan;
           const repo = plan.repos[cursor.repo];
           if (repo === undefined) return { records: [], next: null };
@@ -130,19 +144,31 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
           if (nextUrl) ahead = { url: nextUrl, read: read(nextUrl) };
           const next = nextUrl ? { repo: cursor.repo, url: nextUrl } : cursor.repo + 1 < plan.repos.length ? { repo: cursor.repo + 1, url: null } : null;
           const records = await current.records;
-          if (records === null) return { records: [], next };
-          if (page.etag) readPages.push({ url, etag: page.etag, next: page.next });
+          if (records === null) {
+            const ids = pagesStored.get(url)?.ids;
+            if (ids) for (const id of ids) seen.add(id);
+            else seenAll = false;
+            return { records: [], next };
+          }
+          const ids = (page.items ?? []).filter((item) => item && (typeof item.id === "number" || typeof item.id === "string")).map((item) => itemIdOf(ctx, item.id!));
+          for (const id of ids) seen.add(id);
+          if (page.etag) readPages.push({ url, etag: page.etag, next: page.next, ids });
           return { records, next };
         },
         mapPage: (records) => mapPage(records, ctx, announced, log, { keepRaw: true }),
         stopFetching: (reason) => stopFetching.abort(reason),
-        async finish() {
+        async finish(run, sink) {
+          if (run.mode === "full") {
+            const plan = JSON.parse(run.query) as RunPlan;
+            if (run.pages > 0 && seenAll && (firstPages ?? 0) === 0) markedDeleted = await markUnseenDeleted(store, sink, ctx, plan.repos, seen);
+            else log("github: this full sync could not see every page itself (resumed, or pages stored by an older flowpulse); items gone from GitHub are marked by the next full sync");
+          }
           if (readPages.length === 0) return;
           const now = Date.now();
           await store.insertLines(
             "raw_payloads",
             ["source", "kind", "key", "payload", "fetched_at"],
-            readPages.map(({ url, etag, next }) => rawLine("github", "page", url, { etag, next }, now)).join(""),
+            readPages.map(({ url, etag, next, ids }) => rawLine("github", "page", url, { etag, next, ids }, now)).join(""),
           );
         },
       },
@@ -152,7 +178,7 @@ export async function syncGitHub(options: GitHubSyncOptions): Promise<GitHubSync
     log(
       `github: ${result.run.mode} sync done: ${progress.records} items on ${progress.pages} pages, ${progress.transitions} state changes, ` +
         `${progress.rejected} rejected; ${progress.requests} requests, ${progress.notModified} answered 304, ` +
-        `${progress.rateLimitWaits + progress.secondaryLimitWaits} rate-limit waits`,
+        `${progress.rateLimitWaits + progress.secondaryLimitWaits} rate-limit waits${result.run.mode === "full" ? `; ${markedDeleted} marked deleted` : ""}`,
     );
     options.onProgress?.(progress);
     return progress;
@@ -287,6 +313,22 @@ export function mapPage(
     }
   }
   return encodePage({ items, transitions, rejections, raw: { lines: raw, count: rawCount }, maxUpdated }, now);
+}
+
+/** Marks live items of the synced repositories that no list page showed as deleted. */
+async function markUnseenDeleted(store: Store, sink: FlowSink, ctx: GitHubMapContext, repos: readonly string[], seen: ReadonlySet<string>): Promise<number> {
+  const prefixes = repos.map((repo) => `${repo.toLowerCase()}#`);
+  const rows = await store.query<{
+    item_id: string; source: string; stream: string; key: string; title: string; url: string; flow_type: string;
+    team: string; labels: string[]; created_ms: string | number; source_type: string;
+  }>(sqlFile("queries/github_live_items.sql"), { prefix: `github:${ctx.host}:` });
+  const gone: WorkItem[] = rows
+    .filter((row) => !seen.has(row.item_id) && prefixes.some((prefix) => row.key.toLowerCase().startsWith(prefix)))
+    .map(({ created_ms, ...row }) => ({ ...row, created_at: Number(created_ms), deleted: true }));
+  if (gone.length === 0) return 0;
+  await sink.write({ items: gone });
+  await sink.commit();
+  return gone.length;
 }
 
 /** Re-maps every stored bundle with the current config: a mapping fix without the API. */
