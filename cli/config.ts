@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ConfigError, configErrorMap, configIssueLines, MetricsConfigSchema, StoreConfigSchema } from "../core/config.ts";
 import { findSecrets, isSecretKey } from "../core/secrets.ts";
 import { WorkflowSchema } from "../core/workflow.ts";
+import { GitHubConfigSchema } from "../connectors/github/config.ts";
 import { JiraConfigSchema } from "../connectors/jira/config.ts";
 import { KafkaConfigSchema } from "../connectors/kafka/config.ts";
 import { SlackConfigSchema } from "../bot/config.ts";
@@ -27,6 +28,10 @@ export const ServeConfigSchema = z.strictObject({
     .string()
     .default("*/15 * * * *")
     .describe("when serve runs the incremental Jira sync (cron, in metrics.timezone), if sources.jira is set"),
+  github_sync_cron: z
+    .string()
+    .default("*/15 * * * *")
+    .describe("when serve runs the incremental GitHub sync (cron, in metrics.timezone), if sources.github is set"),
   compact_cron: z
     .string()
     .default("*/5 * * * *")
@@ -44,6 +49,7 @@ export const ConfigSchema = z.strictObject({
   sources: z
     .strictObject({
       jira: JiraConfigSchema.optional(),
+      github: GitHubConfigSchema.optional(),
       kafka: KafkaConfigSchema.optional(),
     })
     .default({}),
@@ -75,6 +81,9 @@ function secretHome(raw: unknown, path: readonly (string | number)[]): string {
     const auth = child(child(child(raw, "sources"), "jira"), "auth");
     if (key === "pat") return `put the personal access token in $${named(auth?.pat_env, "JIRA_PAT")} (named by auth.pat_env)`;
     return `put the API token in $${named(auth?.token_env, "JIRA_API_TOKEN")} (named by auth.token_env), or a personal access token in $${named(auth?.pat_env, "JIRA_PAT")}`;
+  }
+  if (section === "sources" && second === "github") {
+    return "put the token in $GITHUB_TOKEN (named by auth.token_env), the App's private key in $GITHUB_APP_PRIVATE_KEY, the webhook secret in $GITHUB_WEBHOOK_SECRET";
   }
   return "this section reads no secret; remove the key (Flowpulse takes secrets only from environment variables)";
 }

@@ -16,6 +16,7 @@ import { SQL_USAGE, sqlCommand } from "./commands/sql.ts";
 import { BOT_USAGE, botCommand } from "./commands/bot.ts";
 import { FORECAST_USAGE, forecastCommand } from "./commands/forecast.ts";
 import { DASHBOARD_USAGE, dashboardCommand } from "./commands/dashboard.ts";
+import { REMAP_GITHUB_USAGE, SYNC_GITHUB_USAGE, remapGitHubCommand, syncGitHubCommand } from "./commands/sync-github.ts";
 import { REMAP_JIRA_USAGE, SYNC_JIRA_USAGE, remapJiraCommand, syncJiraCommand } from "./commands/sync-jira.ts";
 import { UsageError, errorReport } from "./errors.ts";
 import { metricFilters, metricName, outputFormat, renderMetric } from "./metrics.ts";
@@ -149,30 +150,35 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   sync: {
-    summary: "fetch new and changed issues from a source into the store (sources: jira)",
-    usage: SYNC_JIRA_USAGE,
+    summary: "fetch new and changed issues from a source into the store (sources: jira, github)",
+    usage: `${SYNC_JIRA_USAGE}\n       ${SYNC_GITHUB_USAGE}`,
     options: { full: { type: "boolean" } },
     async run(context, values, positionals) {
-      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to sync: ${SYNC_JIRA_USAGE}`);
+      if (positionals.length === 1 && positionals[0] === "github") return syncGitHubCommand(context, { full: values.full === true });
+      if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to sync: ${SYNC_JIRA_USAGE}, or ${SYNC_GITHUB_USAGE}`);
       return syncJiraCommand(context, { full: values.full === true });
     },
   },
   remap: {
-    summary: "re-map stored raw payloads with the current config (sources: jira)",
-    usage: REMAP_JIRA_USAGE,
+    summary: "re-map stored raw payloads with the current config (sources: jira, github)",
+    usage: `${REMAP_JIRA_USAGE}\n       ${REMAP_GITHUB_USAGE}`,
     options: {},
     async run(context, _values, positionals) {
+      if (positionals.length === 1 && positionals[0] === "github") return remapGitHubCommand(context);
       if (positionals.length !== 1 || positionals[0] !== "jira") throw new UsageError(`name the source to re-map: ${REMAP_JIRA_USAGE}`);
       return remapJiraCommand(context);
     },
   },
   serve: {
-    summary: "run stream, bot and Jira sync in one process that owns the store and shares it",
+    summary: "run stream, bot, Jira and GitHub syncs in one process that owns the store and shares it",
     usage: SERVE_USAGE,
-    options: { "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" }, "no-dashboard": { type: "boolean" } },
+    options: {
+      "no-stream": { type: "boolean" }, "no-bot": { type: "boolean" }, "no-jira": { type: "boolean" }, "no-github": { type: "boolean" }, "no-dashboard": { type: "boolean" },
+    },
     async run(context, values) {
       return serveCommand(context, {
-        stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true, dashboard: values["no-dashboard"] !== true,
+        stream: values["no-stream"] !== true, bot: values["no-bot"] !== true, jira: values["no-jira"] !== true, github: values["no-github"] !== true,
+        dashboard: values["no-dashboard"] !== true,
       });
     },
   },

@@ -6,6 +6,7 @@ import cron from "node-cron";
 import { startAnalysts } from "../../analysts/server.ts";
 import { createBot, type Bot } from "../../bot/app.ts";
 import { SlackConfigSchema, slackSecrets } from "../../bot/config.ts";
+import { startGitHubServices } from "../../connectors/github/serve.ts";
 import { syncJira } from "../../connectors/jira/sync.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
 import { runStream, type StreamHandle } from "../../connectors/kafka/run.ts";
@@ -16,12 +17,13 @@ import { findServe, shareStore } from "../../store/remote.ts";
 import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 
-export const SERVE_USAGE = "flowpulse serve [--no-stream] [--no-bot] [--no-jira] [--no-dashboard]";
+export const SERVE_USAGE = "flowpulse serve [--no-stream] [--no-bot] [--no-jira] [--no-github] [--no-dashboard]";
 
 export interface ServeOptions {
   stream?: boolean;
   bot?: boolean;
   jira?: boolean;
+  github?: boolean;
   dashboard?: boolean;
   /** Resolves when serve should stop; signals by default (tests pass their own). */
   until?: Promise<unknown>;
@@ -132,6 +134,14 @@ export async function serveCommand(context: CommandContext, options: ServeOption
         await running;
       });
       parts.push(`Jira sync (${config.serve.jira_sync_cron})`);
+    }
+    if (config.sources.github && options.github !== false) {
+      // The scheduled sync and, when sources.github.webhook is set, the webhook listener.
+      const github = await startGitHubServices({ store, config, log, schedule: config.serve.github_sync_cron, timezone: config.metrics.timezone }).catch((error: Error) => {
+        throw new UsageError(error.message);
+      });
+      stops.push(() => github.stop());
+      parts.push(...github.parts);
     }
     // Units of work whose writer stopped before deriving them (a killed import through the share,
     // a crashed sync) are derived here while serve runs, not only at its next start; a live

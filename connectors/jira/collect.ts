@@ -7,6 +7,7 @@ import https from "node:https";
 import { createRequire } from "node:module";
 import JiraClientModule from "jira-client";
 import { redact } from "../../core/secrets.ts";
+import { backoffMs, mapLimit, retryAfterMs as retryAfterHeader, sleep } from "../sync/polite.ts";
 import type { JiraAuth, JiraConfig } from "./config.ts";
 import type { RawHistory, RawIssue } from "./map.ts";
 
@@ -163,9 +164,7 @@ export class JiraClient {
   }
 
   private backoff(attempt: number): number {
-    const ceiling = Math.min(60_000, this.config.backoff_ms * 2 ** attempt);
-    // "Equal jitter": at least half the ceiling, so clients that failed together spread out.
-    return Math.round(ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2));
+    return backoffMs(this.config.backoff_ms, attempt, this.options.random);
   }
 
   /** The signed-in user's time zone: JQL dates are read in it, so the watermark is written in it. */
@@ -237,14 +236,7 @@ function requireIssues(body: { issues?: unknown }, path: string): RawIssue[] {
 }
 
 function retryAfterMs(headers: Envelope["headers"]): number | undefined {
-  const raw = headers["retry-after"];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (!value) return undefined;
-  const seconds = Number(value);
-  // Honour the server, but never sleep longer than 10 minutes on one answer.
-  if (Number.isFinite(seconds)) return Math.min(600_000, Math.max(0, seconds * 1000));
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.min(600_000, Math.max(0, date - Date.now())) : undefined;
+  return retryAfterHeader(headers["retry-after"]);
 }
 
 function describeNonJson(body: unknown): string {
@@ -270,31 +262,5 @@ function clientErrorMessage(status: number, path: string, body: unknown): string
   return `GET ${path} answered HTTP ${status}${detail ? `: ${detail}` : ""}${hint ? ` (${hint})` : ""}`;
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Runs fn over items with at most `limit` in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+// Shared with the other API connectors; re-exported for the callers that import them from here.
+export { mapLimit, sleep };
