@@ -2,7 +2,8 @@
 // process-wide singleton per path; `flowpulse serve` owns it and other processes go through serve.
 import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
-import { ReadOnlySession, type EngineLimits } from "./readonly.ts";
+import { ReadOnlySession } from "./readonly.ts";
+import type { EngineLimits } from "./store.ts";
 import { insertInto, parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 /**

@@ -10,16 +10,8 @@
 // statements (everything runs as the one local user). Those are refused from the engine's own
 // parse of the statement (formatQuerySingleLine, EXPLAIN AST), never from our reading of the text.
 import { Session } from "chdb";
-import { StoreError } from "./store.ts";
+import { StoreError, type EngineLimits } from "./store.ts";
 
-/** Per-query limits, set as the session's settings (ClickHouse names). */
-export interface EngineLimits {
-  max_execution_time?: number;
-  max_memory_usage?: number;
-  max_result_rows?: number;
-  max_result_bytes?: number;
-  max_threads?: number;
-}
 
 export interface ReadOnlyRequest {
   sql: string;

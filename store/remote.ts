@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { appliedLevel, schemaLevel } from "./migrate.ts";
 import { isSameProcessAlive, pidExists, processStart } from "../core/process.ts";
-import type { EngineLimits } from "./readonly.ts";
+import type { EngineLimits } from "./store.ts";
 import { StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
 
 export interface ServeFile {

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type DataFormat } from "@clickhouse/client";
 import { registerSecret } from "../core/secrets.ts";
-import type { EngineLimits } from "./readonly.ts";
+import type { EngineLimits } from "./store.ts";
 import { insertInto, StoreError, type QueryParams, type Store } from "./store.ts";
 
 export interface ServerOptions {

@@ -1,6 +1,5 @@
 // One store interface, several adapters (embedded chDB, ClickHouse server, a running `flowpulse
 // serve`) that all run the same SQL files. Values reach SQL only as bound parameters.
-import type { EngineLimits } from "./readonly.ts";
 
 /** Query parameters, bound server-side as `{name:Type}` placeholders. */
 export type QueryParams = Record<string, string | number | boolean | readonly string[] | readonly number[]>;
@@ -64,4 +63,13 @@ export function parseJsonEachRow<T>(text: string): T[] {
   const rows: T[] = [];
   for (const line of text.split("\n")) if (line) rows.push(JSON.parse(line) as T);
   return rows;
+}
+
+/** Per-query limits of a read-only session, set as its settings (ClickHouse names). */
+export interface EngineLimits {
+  max_execution_time?: number;
+  max_memory_usage?: number;
+  max_result_rows?: number;
+  max_result_bytes?: number;
+  max_threads?: number;
 }
