@@ -12,7 +12,6 @@
 import { Session } from "chdb";
 import { StoreError, type EngineLimits } from "./store.ts";
 
-
 export interface ReadOnlyRequest {
   sql: string;
   /** Output format when the statement has no FORMAT clause (ClickHouse's default_format). */
