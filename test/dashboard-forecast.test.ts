@@ -162,6 +162,8 @@ describe("forecast view", () => {
         // The chart: one bar per outcome and a dashed line per percentile.
         const shapes = await page.$$eval('[data-chart="forecast distribution"] svg path', (paths) => paths.length);
         expect(shapes).toBeGreaterThan(printed.distribution.length);
+        const labels = await page.$$eval('[data-chart="forecast distribution"] svg text', (texts) => texts.map((t) => t.textContent));
+        for (const row of printed.percentiles) expect(labels).toContain(`p${row.percentile}: ${row.days} d`);
         expect(await page.$$eval("[data-warning]", (items) => items.length)).toBe(printed.warnings.length);
         await screenshot(page, "dashboard-forecast");
         expect(errors).toEqual([]);
