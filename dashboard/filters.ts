@@ -5,14 +5,18 @@
 import { z } from "zod";
 import { localMidnight } from "../core/time.ts";
 import type { MetricFilters, Period } from "../metrics/api.ts";
+import { addDays } from "../metrics/forecast.ts";
+import { localDay, type ForecastQuestion } from "../metrics/forecast-query.ts";
 import { MetricError, resolveFilters } from "../metrics/query.ts";
 
-export const VIEW_NAMES = ["overview", "flow-time", "cfd", "throughput", "load", "aging", "distribution", "bottlenecks"] as const;
+export const VIEW_NAMES = ["overview", "flow-time", "cfd", "throughput", "load", "aging", "distribution", "bottlenecks", "forecast"] as const;
 export type ViewName = (typeof VIEW_NAMES)[number];
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_WINDOW = "90d";
-export const FILTER_KEYS = ["stream", "team", "type", "window", "since", "until", "period"] as const;
+export const FILTER_KEYS = ["stream", "team", "type", "window", "since", "until", "period", "items", "by"] as const;
+/** The forecast view's question when the address asks none: when will this many items be done? */
+export const DEFAULT_FORECAST_ITEMS = 30;
 
 /** A problem with what the browser asked for: shown to the person as it is, answered with 400. */
 export class FilterError extends Error {
@@ -34,6 +38,9 @@ const FilterQuerySchema = z.strictObject({
   since: DateText.optional(),
   until: DateText.optional(),
   period: z.enum(["day", "week", "month"], { error: "must be day, week or month" }).optional(),
+  // The forecast view's question (other views ignore it, so it survives a visit to them).
+  items: z.string().regex(/^[1-9]\d{0,5}$/, "must be a whole number of items from 1 to 999999, such as 30").optional(),
+  by: DateText.optional(),
 });
 export type FilterQuery = z.infer<typeof FilterQuerySchema>;
 
@@ -58,7 +65,20 @@ export function parseFilterQuery(search: URLSearchParams): FilterQuery {
     throw new FilterError(lines.join("; "));
   }
   if (parsed.data.window && parsed.data.since) throw new FilterError("give either window or since, not both");
+  if (parsed.data.items && parsed.data.by) throw new FilterError("ask either items (when will N be done) or by (how many by a date), not both");
   return parsed.data;
+}
+
+/**
+ * The forecast view's question: "when will `items` be done" (30 unless asked) or "how many by
+ * `by`", a real date no earlier than today in the zone, as the command line checks it.
+ */
+export function forecastQuestion(query: FilterQuery, timezone: string, nowMs: number = Date.now()): ForecastQuestion {
+  if (!query.by) return { kind: "when", items: query.items ? Number(query.items) : DEFAULT_FORECAST_ITEMS };
+  if (addDays(query.by, 0) !== query.by) throw new FilterError(`by "${query.by}" is not a real date`);
+  const today = localDay(nowMs, timezone);
+  if (query.by < today) throw new FilterError(`by "${query.by}" is in the past (today is ${today} in ${timezone}): give today or a later date`);
+  return { kind: "howmany", by: query.by };
 }
 
 /** The defaults the config sets for every metric (zone, flow-time rule, aging settings). */

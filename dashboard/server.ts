@@ -8,11 +8,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_FORECAST_SETTINGS, type ForecastSettings } from "../metrics/forecast-query.ts";
 import { MetricError } from "../metrics/query.ts";
 import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 import type { DashboardAuth } from "./config.ts";
-import { FilterError, parseFilterQuery, toMetricFilters, VIEW_NAMES, type MetricDefaults, type ViewName } from "./filters.ts";
+import { FilterError, forecastQuestion, parseFilterQuery, toMetricFilters, VIEW_NAMES, type MetricDefaults, type ViewName } from "./filters.ts";
 import { liveFeed } from "./live.ts";
 import { viewData, type WipLimit } from "./views.ts";
 
@@ -24,6 +25,8 @@ export interface DashboardOptions {
   /** The config's metric settings (zone, flow-time rule, aging), as the CLI and the bot use them. */
   defaults: MetricDefaults;
   wipLimits?: readonly WipLimit[];
+  /** The config's metrics.forecast settings, as `flowpulse forecast` uses them. */
+  forecast?: ForecastSettings;
   pollMs?: number;
   pointsLimit?: number;
   log?: (line: string) => void;
@@ -106,11 +109,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     try {
       const query = parseFilterQuery(url.searchParams);
       const filters = toMetricFilters(query, options.defaults);
+      const question = view === "forecast" ? forecastQuestion(query, filters.timezone ?? "UTC") : undefined;
       const known = await storeNames(false);
       if (known.type.length === 0 && (await storeNames(true)).type.length === 0) return json(response, 200, { view, empty: true });
       await checkNames(query);
       const started = performance.now();
-      const data = await viewData(view, filters, { store: options.store, wipLimits: options.wipLimits ?? [], pointsLimit: options.pointsLimit ?? 5_000 });
+      const data = await viewData(view, filters, {
+        store: options.store,
+        wipLimits: options.wipLimits ?? [],
+        pointsLimit: options.pointsLimit ?? 5_000,
+        forecast: question && { question, settings: options.forecast ?? DEFAULT_FORECAST_SETTINGS },
+      });
       return json(response, 200, {
         view,
         empty: false,

@@ -5,6 +5,9 @@ import type {
   AgingBand, AgingRow, AgingWipItem, CumulativeFlowRow, DistributionPeriodRow, DistributionRow,
   FlowTimeSummary, FlowTimePoint, LoadRow, MetricFilters, QueueGrowthRow, ResolvedFilters, StateTimeRow, VelocityRow,
 } from "../metrics/api.ts";
+import {
+  calibrationVerdict, DEFAULT_FORECAST_SETTINGS, forecastHowMany, forecastWhen, type Forecast, type ForecastQuestion, type ForecastSettings,
+} from "../metrics/forecast-query.ts";
 import * as metrics from "../metrics/query.ts";
 import type { Store } from "../store/store.ts";
 import type { ViewName } from "./filters.ts";
@@ -17,6 +20,8 @@ export interface ViewContext {
   wipLimits: readonly WipLimit[];
   /** Cap on points drawn in the scatterplot and the aging chart. */
   pointsLimit: number;
+  /** The forecast view's question and the config's metrics.forecast settings, as the CLI uses them. */
+  forecast?: { question: ForecastQuestion; settings: ForecastSettings };
 }
 
 /** One figure of the overview for one type (or all types): this window, the one before, per period. */
@@ -43,6 +48,8 @@ export interface ViewData {
   aging: { items: AgingWipItem[]; bands: AgingBand[]; percentile: number; limit: number };
   distribution: { window: DistributionRow[]; periods: DistributionPeriodRow[] };
   bottlenecks: { timeInState: StateTimeRow[]; aging: AgingRow[]; growingQueues: QueueGrowthRow[] };
+  /** The forecast exactly as forecastWhen / forecastHowMany return it, and the calibration's one-line reading. */
+  forecast: { forecast: Forecast; verdict: string };
 }
 
 export const ALL_TYPES = "all types";
@@ -88,6 +95,16 @@ export async function viewData<V extends ViewName>(view: V, filters: MetricFilte
     case "bottlenecks":
       data = await metrics.bottlenecks(store, filters);
       break;
+    case "forecast": {
+      // A forecast looks ahead from today: the page's window, since and until do not apply to it.
+      const { question, settings } = context.forecast ?? { question: { kind: "when", items: 30 }, settings: DEFAULT_FORECAST_SETTINGS };
+      const scope = { stream: filters.stream, team: filters.team, flowType: filters.flowType, timezone: resolved.timezone };
+      const forecast = question.kind === "when"
+        ? await forecastWhen(store, scope, question.items, settings)
+        : await forecastHowMany(store, scope, question.by, settings);
+      data = { forecast, verdict: calibrationVerdict(forecast.calibration) };
+      break;
+    }
     default:
       throw new Error(`no view "${String(view)}"`);
   }

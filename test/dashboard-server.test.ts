@@ -132,7 +132,7 @@ describe("server", () => {
     expect(echarts.status).toBe(200);
     expect(echarts.body.length).toBeGreaterThan(500_000);
     expect((await get(`${open.url}assets/../config.ts`)).status).toBe(404);
-    expect((await get(`${open.url}api/view/forecast`)).status).toBe(404);
+    expect((await get(`${open.url}api/view/burndown`)).status).toBe(404);
     const post = await get(`${open.url}api/view/overview`, {}, "POST");
     expect(post.status).toBe(405);
   });

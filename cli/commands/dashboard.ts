@@ -4,6 +4,7 @@
 // updates when they land). serveDashboard() is the one way serve, this command and the demo start it.
 import { dashboardAuth, DashboardConfigSchema, type DashboardConfig } from "../../dashboard/config.ts";
 import { startDashboard, type DashboardServer } from "../../dashboard/server.ts";
+import { forecastSettingsOf } from "../../metrics/forecast-query.ts";
 import type { WipLimit } from "../../dashboard/views.ts";
 import { shareStore } from "../../store/remote.ts";
 import type { Store } from "../../store/store.ts";
@@ -51,6 +52,7 @@ export async function serveDashboard(config: Config, store: Store, log: (line: s
         agingBaselineDays: config.metrics.aging_baseline_days,
       },
       wipLimits: wipLimits(config),
+      forecast: forecastSettingsOf(config.metrics.forecast),
       pollMs: dashboard.poll_ms,
       log,
     });

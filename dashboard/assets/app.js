@@ -3,7 +3,7 @@
 // reloads when the server says the store's data changed. Every chart has its figures as a table too.
 /* global document, window, location, history, fetch, EventSource, URLSearchParams, Node, performance, setTimeout */
 import {
-  agingOption, cfdOption, distributionOption, loadOption, scatterOption, sparklineOption, throughputOption, timeInStateOption, typeColour,
+  agingOption, cfdOption, distributionOption, forecastOption, loadOption, scatterOption, sparklineOption, throughputOption, timeInStateOption, typeColour,
 } from "./charts.js";
 
 const FILTER_KEYS = ["stream", "team", "type", "window", "since", "until", "period"];
@@ -223,8 +223,83 @@ function renderBottleneckLists(data, limit) {
   }
 }
 
+/** The forecast view's question: "when will N be done" or "how many by DATE", kept in the address. */
+function forecastQuestionForm(question) {
+  const ask = (filters) => {
+    const next = { ...state.filters };
+    delete next.items;
+    delete next.by;
+    go({ view: state.view, filters: { ...next, ...filters } });
+  };
+  const items = el("input", { type: "number", name: "items", min: 1, step: 1, value: question.kind === "when" ? question.items : "", "aria-label": "number of items" });
+  const by = el("input", { type: "date", name: "by", value: question.kind === "howmany" ? question.by : "", "aria-label": "last day counted" });
+  items.addEventListener("change", () => ask(items.value === "" ? {} : { items: items.value }));
+  by.addEventListener("change", () => ask(by.value === "" ? {} : { by: by.value }));
+  const node = el("form", { class: "question", "aria-label": "Forecast question", "data-question": question.kind },
+    el("label", {}, "When will ", items, " items be done?"),
+    el("span", { class: "note" }, "or"),
+    el("label", {}, "How many by ", by, "?"));
+  // Enter in a field would submit the form and reload the page: the change event asks instead.
+  node.addEventListener("submit", (event) => event.preventDefault());
+  return node;
+}
+
+function renderForecastView({ forecast, verdict }) {
+  const when = forecast.question.kind === "when";
+  const unit = forecast.working_days ? "working days" : "days";
+  const scope = [forecast.scope.flow_type ? `${forecast.scope.flow_type} items` : "all item types", forecast.scope.team && `team ${forecast.scope.team}`, forecast.scope.stream && `stream ${forecast.scope.stream}`].filter(Boolean).join(" · ");
+  const s = section(
+    when ? `Forecast: when will ${count(forecast.question.items)} items be done? (${scope})` : `Forecast: how many items will be done from ${forecast.first_day} through ${forecast.question.by}? (${scope})`,
+    "Monte Carlo over the daily throughput of the history window (the page's window, since and until do not apply: a forecast looks ahead from today). The same forecast as flowpulse forecast and /flow forecast.",
+  );
+  s.append(forecastQuestionForm(forecast.question));
+  const h = forecast.history;
+  s.append(el("p", { "data-history": "" }, h.from
+    ? `From today (${forecast.first_day}, ${forecast.scope.timezone}), resampling ${h.days_sampled} ${unit} of throughput from ${h.from} to ${h.to}: ${count(h.items)} items finished, ${h.zero_days} ${unit} with none; ${count(forecast.trials)} trials, seed ${forecast.seed}.`
+    : `From today (${forecast.first_day}, ${forecast.scope.timezone}): no history to resample.`));
+  if (!forecast.ok) s.append(el("p", { class: "warning", "data-refused": "" }, `Cannot forecast: ${forecast.reason}.`));
+  else if (when) {
+    dataTable(s, "forecast percentiles", [
+      { key: "percentile", label: "confidence", render: (row) => `${row.percentile}%` },
+      { key: "days", label: unit, render: (row) => (row.days === null ? "beyond reach" : row.days) },
+      { key: "date", label: "done by the end of", render: (row) => row.date ?? "–" },
+    ], forecast.percentiles, true);
+    s.append(el("p", { class: "note" }, `${forecast.question.items} items or more finished within that many ${unit} in that share of trials.`));
+  } else {
+    dataTable(s, "forecast percentiles", [
+      { key: "percentile", label: "confidence", render: (row) => `${row.percentile}%` },
+      { key: "items", label: "at least (items)" },
+    ], forecast.percentiles, true);
+    s.append(el("p", { class: "note" }, `At least that many items finished by the end of ${forecast.question.by} in that share of trials.`));
+  }
+  if (forecast.warnings.length) {
+    s.append(el("ul", { class: "warnings", "aria-label": "warnings" }, ...forecast.warnings.map((w) => el("li", { "data-warning": w.code }, w.message))));
+  }
+  if (forecast.ok) {
+    chart(s, forecastOption(forecast), { label: "forecast distribution" });
+    dataTable(s, "forecast distribution", when
+      ? [{ key: "days", label: unit }, { key: "date", label: "done by the end of" }, { key: "trials" }, { key: "cumulative", label: "done by then", render: (row) => percent(row.cumulative) }]
+      : [{ key: "items" }, { key: "trials" }, { key: "at_least", label: "at least this many", render: (row) => percent(row.at_least) }],
+    forecast.distribution);
+  }
+  const c = forecast.calibration;
+  const track = section("Track record: how often the same forecast came true", c.forecasts
+    ? `The same question asked on ${c.forecasts} past days (${c.from} to ${c.to}${c.every_days > 1 ? `, every ${c.every_days} days` : ""}), each from only the data before it (${count(c.trials)} trials each).`
+    : `Calibration: none yet (${c.note ?? "no past forecast could be checked"}).`);
+  if (c.forecasts) {
+    dataTable(track, "calibration", [
+      { key: "percentile", label: "confidence", render: (row) => `${row.percentile}%` },
+      { key: "came true", render: (row) => (row.scored ? `${row.hits} of ${row.scored}` : "–") },
+      { key: "coverage", render: (row) => (row.coverage === null ? "–" : `${Math.round(row.coverage * 100)}%`) },
+      { key: "claimed", render: (row) => (row.claimed === null ? "–" : `${Math.round(row.claimed * 100)}%`) },
+    ], c.coverage, true);
+    track.append(el("p", { "data-verdict": "" }, `Reading: ${verdict} (docs/forecasting.md).`));
+  }
+}
+
 const RENDER = {
   overview: renderOverview,
+  forecast: renderForecastView,
   "flow-time"(data) {
     const s = section("Flow time scatterplot", "Each item finished in the window: hover for the item, click to open it at its source.");
     chart(s, scatterOption(data.points, data.summary), { label: "flow time scatterplot", onClick: openItem });
@@ -386,6 +461,7 @@ async function loadNames() {
 
 form.addEventListener("change", (event) => {
   const filters = {};
+  for (const key of ["items", "by"]) if (state.filters[key] !== undefined) filters[key] = state.filters[key];
   for (const key of FILTER_KEYS) {
     const value = form.elements.namedItem(key).value;
     if (value !== "") filters[key] = value;

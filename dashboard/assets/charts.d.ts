@@ -2,6 +2,7 @@
 import type {
   AgingBand, AgingWipItem, CumulativeFlowRow, DistributionPeriodRow, FlowTimePoint, FlowTimeSummary, LoadRow, Period, StateTimeRow, VelocityRow,
 } from "../../metrics/api.ts";
+import type { Forecast } from "../../metrics/forecast-query.ts";
 
 /** An ECharts option object (echarts' EChartsOption; kept loose so the browser file needs no types). */
 export type ChartOption = Record<string, unknown>;
@@ -18,3 +19,4 @@ export function agingOption(items: readonly AgingWipItem[], bands: readonly Agin
 export function distributionOption(periods: readonly DistributionPeriodRow[], scope: "completed" | "wip"): ChartOption;
 export function timeInStateOption(rows: readonly StateTimeRow[]): ChartOption;
 export function sparklineOption(trend: readonly { period_start: string; value: number | null }[], colour?: string): ChartOption;
+export function forecastOption(forecast: Forecast): ChartOption;

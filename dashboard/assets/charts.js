@@ -284,3 +284,56 @@ export function sparklineOption(trend, colour = "#0072B2") {
     series: [{ type: "line", symbol: "none", lineStyle: { color: colour, width: 2 }, connectNulls: false, data: trend.map((point) => point.value) }],
   };
 }
+
+/**
+ * Forecast distribution (metrics/forecast-query.ts): trials per outcome as bars on a value axis,
+ * "when": days from today until N items are done; "how many": items done by the date. Dashed
+ * lines mark the 50/70/85/95th percentiles the forecast states.
+ */
+export function forecastOption(forecast) {
+  const when = forecast.question.kind === "when";
+  const unit = forecast.working_days ? "working days" : "days";
+  const option = base(
+    when ? `When will ${forecast.question.items} items be done?` : `How many items by ${forecast.question.by}?`,
+    when
+      ? `Monte Carlo: share of ${forecast.trials.toLocaleString("en-US")} trials finishing on each day; lines: percentiles (done within that many ${unit})`
+      : `Monte Carlo: share of ${forecast.trials.toLocaleString("en-US")} trials finishing each number of items; lines: percentiles (at least that many)`,
+  );
+  option.legend = undefined;
+  option.tooltip = {
+    trigger: "item",
+    confine: true,
+    formatter: (p) => when
+      ? `${p.data.value[0]} ${unit} (done by the end of ${escapeHtml(p.data.date)}): ${p.data.trials} trials`
+      : `${p.data.value[0]} items: ${p.data.trials} trials, at least this many in ${(p.data.share * 100).toFixed(1)}%`,
+  };
+  option.xAxis = {
+    type: "value",
+    name: when ? `${unit} from today (${forecast.first_day})` : `items finished from ${forecast.first_day} through ${forecast.question.by}`,
+    ...AXIS_NAME, nameGap: 30, minInterval: 1, scale: true, axisLabel: { color: "#444" },
+  };
+  option.yAxis = { type: "value", name: "share of trials (%)", ...AXIS_NAME, nameGap: 42, axisLabel: { color: "#444" } };
+  const total = forecast.trials;
+  const data = when
+    ? forecast.distribution.map((row) => ({ value: [row.days, Math.round((row.trials / total) * 10_000) / 100], date: row.date, trials: row.trials }))
+    : forecast.distribution.map((row) => ({ value: [row.items, Math.round((row.trials / total) * 10_000) / 100], trials: row.trials, share: row.at_least }));
+  const marks = forecast.percentiles
+    .map((row) => [row.percentile, when ? row.days : row.items])
+    .filter(([, value]) => value !== null);
+  option.series = [{
+    name: "trials",
+    type: "bar",
+    barCategoryGap: "10%",
+    itemStyle: { color: PALETTE[0] },
+    data,
+    markLine: {
+      symbol: "none",
+      silent: true,
+      lineStyle: { color: PALETTE[1], type: "dashed", width: 2 },
+      label: { formatter: (p) => `p${p.name}: ${p.value} ${when ? (forecast.working_days ? "working d" : "d") : "items"}`, position: "insideEndTop", color: "#222" },
+      data: marks.map(([percentile, value]) => ({ name: String(percentile), xAxis: value })),
+    },
+  }];
+  if (data.length === 0) option.graphic = emptyText(forecast.reason ? `cannot forecast: ${forecast.reason}` : "no forecast");
+  return option;
+}
