@@ -150,8 +150,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS }).end("not found\n");
       return;
     }
+    const body = url.pathname === "/" ? page(asset("/").toString("utf8"), url) : asset(url.pathname);
     response.writeHead(200, { "content-type": known.type, "cache-control": url.pathname === "/" ? "no-store" : "max-age=300", ...SECURITY_HEADERS });
-    response.end(request.method === "HEAD" ? undefined : asset(url.pathname));
+    response.end(request.method === "HEAD" ? undefined : body);
   };
 
   const server = createServer((request, response) => {
@@ -175,6 +176,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The page with a preload of the data its first view asks for, so the request leaves while the
+ * browser is still fetching the scripts (app.js asks for the same address and gets this answer).
+ * The address is built as app.js builds it: the view's name, then the page's filters in their
+ * order, `view` and empty values left out, a repeated key once with its last value.
+ */
+function page(html: string, url: URL): string {
+  const requested = url.searchParams.get("view") ?? "";
+  const view = (VIEW_NAMES as readonly string[]).includes(requested) ? requested : "overview";
+  const filters: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) if (key !== "view" && value !== "") filters[key] = value;
+  const query = new URLSearchParams(filters).toString();
+  const href = `api/view/${view}${query ? `?${query}` : ""}`.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+  return html.replace("<!-- first-view-data -->", `<link rel="preload" as="fetch" crossorigin="anonymous" href="${href}">`);
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest();
