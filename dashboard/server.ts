@@ -39,11 +39,14 @@ export interface DashboardServer {
 }
 
 const ASSET_DIR = fileURLToPath(new URL("./assets/", import.meta.url));
+// The chart definitions live below the front ends (the Slack digest draws them too); the page
+// loads that very file.
+const CHARTS_FILE = fileURLToPath(new URL("../present/charts.js", import.meta.url));
 const ECHARTS_FILE = createRequire(import.meta.url).resolve("echarts/dist/echarts.min.js");
 const ASSETS: Record<string, { file: string; type: string }> = {
   "/": { file: `${ASSET_DIR}index.html`, type: "text/html; charset=utf-8" },
   "/assets/app.js": { file: `${ASSET_DIR}app.js`, type: "text/javascript; charset=utf-8" },
-  "/assets/charts.js": { file: `${ASSET_DIR}charts.js`, type: "text/javascript; charset=utf-8" },
+  "/assets/charts.js": { file: CHARTS_FILE, type: "text/javascript; charset=utf-8" },
   "/assets/app.css": { file: `${ASSET_DIR}app.css`, type: "text/css; charset=utf-8" },
   "/assets/echarts.min.js": { file: ECHARTS_FILE, type: "text/javascript; charset=utf-8" },
 };
