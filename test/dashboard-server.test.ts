@@ -160,6 +160,12 @@ describe("server", () => {
     const echarts = await get(`${open.url}assets/echarts.min.js`);
     expect(echarts.status).toBe(200);
     expect(echarts.body.length).toBeGreaterThan(500_000);
+    // Gzipped for a browser that takes it (fetch unzips it): the same script, a third the bytes.
+    const zipped = await fetch(`${open.url}assets/echarts.min.js`, { headers: { "accept-encoding": "gzip" } });
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("accept-encoding");
+    expect(await zipped.text()).toBe(echarts.body);
+    expect(echarts.headers["content-encoding"]).toBeUndefined();
     expect((await get(`${open.url}assets/../config.ts`)).status).toBe(404);
     expect((await get(`${open.url}api/view/burndown`)).status).toBe(404);
     const post = await get(`${open.url}api/view/overview`, {}, "POST");
