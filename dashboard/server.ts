@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { DEFAULT_FORECAST_SETTINGS, type ForecastSettings } from "../metrics/forecast-query.ts";
 import { MetricError } from "../metrics/query.ts";
 import { sqlFile } from "../store/sql.ts";
@@ -52,6 +53,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/assets/echarts.min.js": { file: ECHARTS_FILE, type: "text/javascript; charset=utf-8" },
 };
 const COOKIE = "flowpulse_dashboard";
+const gzipAsync = promisify(gzip);
 /** How long the store's names are reused before a name not among them is looked up again. */
 const NAMES_TTL_MS = 60_000;
 
@@ -77,15 +79,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     return body;
   };
-  const gzipped = new Map<string, Buffer>();
+  // Compressed off the event loop (zlib's thread pool), started now so a first visit finds it.
+  const gzipped = new Map<string, Promise<Buffer>>();
   const zipped = (path: string) => {
     let body = gzipped.get(path);
     if (!body) {
-      body = gzipSync(asset(path), { level: 9 });
+      body = gzipAsync(asset(path), { level: 9 });
       gzipped.set(path, body);
     }
     return body;
   };
+  for (const path of Object.keys(ASSETS)) if (path !== "/") zipped(path).catch(() => gzipped.delete(path));
   let names: { at: number; value: Names } | undefined;
   const storeNames = async (fresh: boolean): Promise<Names> => {
     if (!fresh && names && Date.now() - names.at < NAMES_TTL_MS) return names.value;
@@ -170,13 +174,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     // The assets change only with the package: compressed once, sent gzipped to browsers that
     // take it (ECharts: 1 MB, about a third of that gzipped, which counts on a remote link).
-    const gzip = /\bgzip\b/.test(String(request.headers["accept-encoding"] ?? ""));
-    const body = gzip ? zipped(url.pathname) : asset(url.pathname);
+    const takesGzip = /\bgzip\b/.test(String(request.headers["accept-encoding"] ?? ""));
+    const body = takesGzip ? await zipped(url.pathname) : asset(url.pathname);
     response.writeHead(200, {
       "content-type": known.type,
       "cache-control": "max-age=300",
       vary: "accept-encoding",
-      ...(gzip ? { "content-encoding": "gzip" } : {}),
+      ...(takesGzip ? { "content-encoding": "gzip" } : {}),
       ...SECURITY_HEADERS,
     });
     response.end(request.method === "HEAD" ? undefined : body);
