@@ -121,20 +121,21 @@ function limitsFor(limits: readonly WipLimit[], filters: ResolvedFilters): WipLi
 async function overview(store: Store, filters: MetricFilters): Promise<Overview> {
   const current = metrics.resolveFilters(filters);
   const previous = metrics.previousWindow(filters);
-  const [figures, load, prevWip] = await Promise.all([
+  // The WIP at the previous window's end is the last row of a one-day load ending there.
+  const previousEnd: MetricFilters = { ...previous, sinceMs: Math.max(previous.sinceMs, previous.untilMs - 1) };
+  const [figures, load, prevLoad] = await Promise.all([
     metrics.overviewFigures(store, current),
     metrics.load(store, current),
-    metrics.overviewPreviousWip(store, current),
+    metrics.load(store, previousEnd),
   ]);
   const whole = (window: "current" | "previous", type: string) => figures.find((r) => r.window === window && r.flow_type === type && r.period_start === "");
-  const types = [...new Set([...figures.map((r) => r.flow_type).filter(Boolean), ...load.map((r) => r.flow_type), ...prevWip.map((r) => r.flow_type)])].sort();
+  const types = [...new Set([...figures.map((r) => r.flow_type).filter(Boolean), ...load.map((r) => r.flow_type), ...prevLoad.map((r) => r.flow_type)])].sort();
   const periods = [...new Set(figures.filter((r) => r.period_start !== "").map((r) => r.period_start))].sort();
   const days = [...new Set(load.map((row) => row.day))].sort();
   const lastDay = days.at(-1);
+  const prevLastDay = [...new Set(prevLoad.map((row) => row.day))].sort().at(-1);
   const wipOn = (rows: LoadRow[], day: string | undefined, type: string) =>
     day === undefined ? null : sum(rows.filter((row) => row.day === day && (type === "" || row.flow_type === type)).map((row) => row.wip));
-  // No row at all: nothing was in progress that day, as a load with no rows reads (null).
-  const previousWip = (type: string) => (prevWip.length === 0 ? null : sum(prevWip.filter((row) => type === "" || row.flow_type === type).map((row) => row.wip)));
   const inPeriod = (type: string, period: string) => figures.find((r) => r.window === "current" && r.flow_type === type && r.period_start === period);
   const trend = (type: string, value: (type: string, period: string) => number | null) => periods.map((period_start) => ({ period_start, value: value(type, period_start) }));
   const share = (window: "current" | "previous", type: string) => {
@@ -152,7 +153,7 @@ async function overview(store: Store, filters: MetricFilters): Promise<Overview>
     efficiency: { current: whole("current", type)?.efficiency ?? null, previous: whole("previous", type)?.efficiency ?? null, trend: trend(type, (t, p) => inPeriod(t, p)?.efficiency ?? null) },
     load: {
       current: wipOn(load, lastDay, type),
-      previous: previousWip(type),
+      previous: wipOn(prevLoad, prevLastDay, type),
       trend: days.map((day) => ({ period_start: day, value: wipOn(load, day, type) })),
     },
     distribution: {

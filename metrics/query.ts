@@ -256,13 +256,3 @@ export async function overviewFigures(store: Store, filters: MetricFilters = {})
   );
   return rows.map(({ group_type, group_period, q: _q, ...row }) => ({ ...row, flow_type: group_type, period_start: group_period }));
 }
-
-/**
- * The WIP per type at the previous window's end (the instant the window begins), for the
- * overview's "previous" flow load: the last row load() gives for the one day ending there, read
- * as one count per item instead of a day's stays (sql/queries/overview_wip.sql).
- */
-export function overviewPreviousWip(store: Store, filters: MetricFilters = {}): Promise<{ flow_type: string; wip: number }[]> {
-  const current = resolveFilters(filters);
-  return run<{ flow_type: string; wip: number }>(store, "overview_wip.sql", { ...current, sinceMs: Math.max(MIN_TIME_MS, current.sinceMs - 1), untilMs: current.sinceMs });
-}

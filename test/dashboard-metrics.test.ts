@@ -3,9 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import type { MetricFilters } from "../metrics/api.ts";
-import {
-  agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, flowTimeSummary, load, overviewFigures, overviewPreviousWip, periodStart, previousWindow, velocity,
-} from "../metrics/query.ts";
+import { agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, flowTimeSummary, load, overviewFigures, periodStart, previousWindow, velocity } from "../metrics/query.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { opsHistories, SOFTWARE, transitionsOf, type History } from "./fixtures/metrics/histories.ts";
 import { freshStore } from "./helpers/store.ts";
@@ -144,37 +142,4 @@ describe("overview figures", () => {
     }
     expect(rows.some((r) => r.window === "previous" && r.items > 0)).toBe(true);
   });
-
-  it("give the previous window's flow load: the WIP at the instant the window begins", async () => {
-    const at = async (iso: string, extra: MetricFilters = {}) => {
-      const sinceMs = Date.parse(iso);
-      const rows = await overviewPreviousWip(fresh.store, { stream: "software", sinceMs, untilMs: sinceMs + 86_400_000, ...extra });
-      return Object.fromEntries(rows.map((r) => [r.flow_type, r.wip]));
-    };
-    // Jan 5 00:00: A and B in Review (Jan 4 12:00 -> Jan 5 12:00), G In Progress (Jan 3 -> 7).
-    // C is paused in Done and E back in To Do: not WIP. E's stay ended Jan 4 12:00, inside the
-    // day ending at the instant, so its type is listed as a one-day load lists it; C's (Jan 3)
-    // is not.
-    expect(await at("2024-01-05T00:00:00Z")).toEqual({ feature: 2, risk: 1 });
-    // Jan 5 12:00, the instant A and B leave Review: still WIP (entered_at < t <= left_at); B's
-    // new In Progress stay begins at t, so B counts once.
-    expect(await at("2024-01-05T12:00:00Z")).toEqual({ feature: 2, risk: 1 });
-    // Jan 8 00:00: B (In Progress Jan 5 -> 8) and E (Jan 6 -> 9); G was canceled on Jan 7,
-    // inside the day: listed with none.
-    expect(await at("2024-01-08T00:00:00Z")).toEqual({ feature: 2, risk: 0 });
-    expect(await at("2024-01-08T00:00:00Z", { flowType: "risk" })).toEqual({ risk: 0 });
-    // The same as the last row of a one-day load ending at the instant, at every hour of
-    // January and in another zone (the day is then New York's).
-    for (const timezone of ["UTC", "America/New_York"]) {
-      for (let hour = 0; hour < 31 * 24; hour += 7) {
-        const sinceMs = Date.parse("2024-01-01T00:00:00Z") + hour * 3_600_000;
-        const filters: MetricFilters = { stream: "software", sinceMs, untilMs: sinceMs + 86_400_000, timezone };
-        const previousEnd = { ...previousWindow(filters), sinceMs: sinceMs - 1, untilMs: sinceMs };
-        const day = await load(fresh.store, previousEnd);
-        const expected = Object.fromEntries(day.map((r) => [r.flow_type, r.wip]));
-        const got = Object.fromEntries((await overviewPreviousWip(fresh.store, filters)).map((r) => [r.flow_type, r.wip]));
-        expect(got, `${timezone} ${new Date(sinceMs).toISOString()}`).toEqual(expected);
-      }
-    }
-  }, 120_000);
 });

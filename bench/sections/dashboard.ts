@@ -65,7 +65,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const parts: [string, () => Promise<unknown>][] = [
       ["overview: overviewFigures", () => metrics.overviewFigures(store, filters)],
       ["overview: load", () => metrics.load(store, filters)],
-      ["overview: overviewPreviousWip", () => metrics.overviewPreviousWip(store, filters)],
+      ["overview: load of the previous window's last day", () => {
+        const previous = metrics.previousWindow(filters);
+        return metrics.load(store, { ...previous, sinceMs: Math.max(previous.sinceMs, previous.untilMs - 1) });
+      }],
       ["bottlenecks: timeInState", () => metrics.timeInState(store, filters)],
       ["bottlenecks: aging", () => metrics.aging(store, filters)],
       ["bottlenecks: growingQueues", () => metrics.growingQueues(store, filters)],

@@ -10,7 +10,7 @@
 -- window and for its period (period_start '' for the whole window); the previous window's per
 -- period groups are dropped. Percentiles do not add up, so every group is aggregated from its
 -- items. Grouping sets read each item once; copying every item four times (ARRAY JOIN) first and
--- grouping the copies took about half as long again.
+-- grouping the copies cost about a third more CPU (measured at 1M items, alternating runs).
 SELECT
     window,
     if(grouping(flow_type) = 1, '', flow_type) AS group_type,
