@@ -8,8 +8,6 @@
 -- The per state totals are precomputed on item_flow (state_* arrays; derive/0003_item_flow.sql),
 -- so this reads one row per item. Since after_start never goes back to 0, an item's last exit
 -- from a state is after the start whenever any of its stays there is.
--- An item finished before {since} left every state before it finished (derive/0003_item_flow.sql),
--- so it is dropped before its states are expanded: most of a long history is.
 SELECT
     state,
     toString(flow_state) AS flow_state,
@@ -24,16 +22,7 @@ FROM
         state,
         flow_state,
         if({flow_time_start:String} = 'created', seconds_all, seconds) / 86400 AS days
-    FROM
-    (
-        SELECT state_names, state_flow_states, state_seconds, state_seconds_all, state_stays_after_start, state_last_left
-        FROM item_flow FINAL
-        WHERE deleted = 0
-          AND (finished_at IS NULL OR finished_at >= {since:DateTime64(3, 'UTC')})
-          AND ({stream:String} = '' OR stream = {stream:String})
-          AND ({team:String} = '' OR team = {team:String})
-          AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-    )
+    FROM item_flow FINAL
     ARRAY JOIN
         state_names AS state,
         state_flow_states AS flow_state,
@@ -41,9 +30,13 @@ FROM
         state_seconds_all AS seconds_all,
         state_stays_after_start AS stays_after_start,
         state_last_left AS last_left
-    WHERE (stays_after_start > 0 OR {flow_time_start:String} = 'created')
+    WHERE deleted = 0
+      AND (stays_after_start > 0 OR {flow_time_start:String} = 'created')
       AND last_left >= {since:DateTime64(3, 'UTC')}
       AND last_left < {until:DateTime64(3, 'UTC')}
+      AND ({stream:String} = '' OR stream = {stream:String})
+      AND ({team:String} = '' OR team = {team:String})
+      AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
 )
 GROUP BY state, flow_state
 ORDER BY total_days DESC, state
