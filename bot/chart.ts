@@ -1,10 +1,10 @@
 // The digest's picture: WIP per day as stacked bars per item type. It is the dashboard's own flow
-// load chart (dashboard/assets/charts.js loadOption), drawn by ECharts' server-side SVG renderer
+// load chart (present/charts.js loadOption), drawn by ECharts' server-side SVG renderer
 // and turned into a PNG in-process with resvg: no browser, no chart service, nothing leaves the host.
 import { existsSync } from "node:fs";
 import { Resvg } from "@resvg/resvg-js";
 import * as echarts from "echarts";
-import { loadOption } from "../dashboard/assets/charts.js";
+import { loadOption } from "../present/charts.js";
 import type { LoadRow } from "../metrics/api.ts";
 
 const WIDTH = 800;

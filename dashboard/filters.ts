@@ -9,8 +9,7 @@ import { addDays } from "../metrics/forecast.ts";
 import { localDay, type ForecastQuestion } from "../metrics/forecast-query.ts";
 import { MetricError, resolveFilters } from "../metrics/query.ts";
 
-export const VIEW_NAMES = ["overview", "flow-time", "cfd", "throughput", "load", "aging", "distribution", "bottlenecks", "forecast"] as const;
-export type ViewName = (typeof VIEW_NAMES)[number];
+export { VIEW_NAMES, type ViewName } from "../present/links.ts";
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_WINDOW = "90d";

@@ -5,7 +5,7 @@ import { alertBlocks, digestBlocks } from "../bot/blocks/digest.ts";
 import { changeText } from "../bot/blocks/format.ts";
 import { fitToLimits, LIMITS, link, section, type Block } from "../bot/blocks/kit.ts";
 import { renderPng, wipChartSvg } from "../bot/chart.ts";
-import { typeColour } from "../dashboard/assets/charts.js";
+import { typeColour } from "../present/charts.js";
 import type { LoadRow } from "../metrics/api.ts";
 
 function assertWithinLimits(blocks: Block[]): void {

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import { parseDateOption } from "../cli/dates.ts";
 import { dashboardAuth, DashboardConfigSchema } from "../dashboard/config.ts";
-import { FilterError, parseFilterQuery, toMetricFilters } from "../dashboard/filters.ts";
-import { dashboardLink } from "../dashboard/links.ts";
+import { FilterError, forecastQuestion, parseFilterQuery, toMetricFilters } from "../dashboard/filters.ts";
+import { dashboardLink, forecastLink } from "../present/links.ts";
 import { answerBlocks, type MetricAnswer } from "../bot/blocks/answer.ts";
+import { forecastBlocks } from "../bot/blocks/forecast.ts";
+import type { Forecast } from "../metrics/forecast-query.ts";
 import { startDashboard, type DashboardServer } from "../dashboard/server.ts";
 import { velocity } from "../metrics/query.ts";
 import { FlowSink } from "../pipeline/sink.ts";
@@ -90,6 +92,27 @@ describe("links from Slack", () => {
     expect(JSON.stringify(answerBlocks(answer).at(-1))).toContain("<https://flow.example.com/?view=throughput&amp;team=red|See it in the Flowpulse dashboard>");
     expect(JSON.stringify(answerBlocks({ ...answer, dashboardUrl: undefined }))).not.toContain("dashboard");
   });
+
+  it("open the forecast view asking the same question for the same scope, under a /flow forecast answer", () => {
+    const when = new URL(forecastLink("https://flow.example.com/dash/", { team: "pay & go", flowType: "feature" }, { kind: "when", items: 30 }));
+    expect(when.pathname).toBe("/dash/");
+    expect(Object.fromEntries(when.searchParams)).toEqual({ view: "forecast", team: "pay & go", type: "feature", items: "30" });
+    // The page reads the question back as the bot asked it.
+    expect(forecastQuestion(parseFilterQuery(when.searchParams), "UTC", NOW)).toEqual({ kind: "when", items: 30 });
+    const by = new URL(forecastLink("https://flow.example.com/", { stream: "orders" }, { kind: "howmany", by: "2026-04-30" }));
+    expect(forecastQuestion(parseFilterQuery(by.searchParams), "UTC", NOW)).toEqual({ kind: "howmany", by: "2026-04-30" });
+    expect(by.searchParams.get("stream")).toBe("orders");
+    // A forecast that could not be made still links to the view, which says why too.
+    const forecast = {
+      ok: false, reason: "nothing is recorded in this scope yet", question: { kind: "when", items: 30 },
+      scope: { stream: "", team: "", flow_type: "" }, working_days: false, trials: 10_000,
+      history: { from: null, to: null, days_sampled: 0, items: 0 }, warnings: [],
+      calibration: { forecasts: 0, note: "no history", coverage: [], every_days: 1, from: null, to: null },
+    } as unknown as Forecast;
+    const link = forecastLink("https://flow.example.com/", {}, { kind: "when", items: 30 });
+    expect(JSON.stringify(forecastBlocks(forecast, [], link).at(-1))).toContain("<https://flow.example.com/?view=forecast&amp;items=30|See it in the Flowpulse dashboard>");
+    expect(JSON.stringify(forecastBlocks(forecast, []))).not.toContain("dashboard");
+  });
 });
 
 describe("auth config", () => {
@@ -127,10 +150,22 @@ describe("server", () => {
     const page = await get(open.url);
     expect(page.status).toBe(200);
     expect(page.body).toContain('<script type="module" src="assets/app.js"></script>');
+    // The first view's data is asked for from the head, at the address app.js asks (its filters
+    // in the page's order, empty ones and the view's own key left out).
+    expect(page.body).toContain('<link rel="preload" as="fetch" crossorigin="anonymous" href="api/view/overview">');
+    const filtered = await get(`${open.url}?type=defect&view=bottlenecks&team=&window=30d&x="<`);
+    expect(filtered.body).toContain('href="api/view/bottlenecks?type=defect&amp;window=30d&amp;x=%22%3C"');
+    expect((await get(`${open.url}?view=nonsense`)).body).toContain('href="api/view/overview"');
     expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
     const echarts = await get(`${open.url}assets/echarts.min.js`);
     expect(echarts.status).toBe(200);
     expect(echarts.body.length).toBeGreaterThan(500_000);
+    // Gzipped for a browser that takes it (fetch unzips it): the same script, a third the bytes.
+    const zipped = await fetch(`${open.url}assets/echarts.min.js`, { headers: { "accept-encoding": "gzip" } });
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("accept-encoding");
+    expect(await zipped.text()).toBe(echarts.body);
+    expect(echarts.headers["content-encoding"]).toBeUndefined();
     expect((await get(`${open.url}assets/../config.ts`)).status).toBe(404);
     expect((await get(`${open.url}api/view/burndown`)).status).toBe(404);
     const post = await get(`${open.url}api/view/overview`, {}, "POST");

@@ -2,6 +2,7 @@
 // any warning about that history, and the track record of the same forecast made on past days
 // (metrics/forecast-query.ts). Pure: a forecast in, blocks out.
 import { calibrationVerdict, type Forecast } from "../../metrics/forecast-query.ts";
+import { dashboardLine } from "./answer.ts";
 import { formatCount } from "./format.ts";
 import { context, divider, escape, fields, fitToLimits, header, section, type Block } from "./kit.ts";
 
@@ -24,7 +25,8 @@ export function forecastTitle(forecast: Forecast): string {
     : `Forecast: how many ${what} by ${forecast.question.by}?`;
 }
 
-export function forecastBlocks(forecast: Forecast, notes: readonly string[] = []): Block[] {
+/** `dashboardUrl`: the dashboard's forecast view of the same question, when dashboard.public_url is set. */
+export function forecastBlocks(forecast: Forecast, notes: readonly string[] = [], dashboardUrl?: string): Block[] {
   const unit = forecast.working_days ? "working days" : "days";
   const blocks: Block[] = [header(forecastTitle(forecast))];
   const h = forecast.history;
@@ -51,6 +53,7 @@ export function forecastBlocks(forecast: Forecast, notes: readonly string[] = []
   if (forecast.warnings.length) blocks.push(section(forecast.warnings.map((w) => `:warning: ${escape(w.message)}`).join("\n")));
   blocks.push(divider(), section(trackRecord(forecast)));
   if (notes.length) blocks.push(context(...notes.map(escape)));
+  if (dashboardUrl) blocks.push(dashboardLine(dashboardUrl, "See it in the Flowpulse dashboard"));
   return fitToLimits(blocks);
 }
 

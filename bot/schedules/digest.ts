@@ -1,6 +1,6 @@
 // Scheduled digests: five flow metrics this window vs the same-length window before (flow time as
 // the p85 over all items), the top bottlenecks, aging items, and a WIP chart uploaded as a PNG.
-import { dashboardLink } from "../../dashboard/links.ts";
+import { dashboardLink } from "../../present/links.ts";
 import type { webApi } from "@slack/bolt";
 import cron, { type ScheduledTask } from "node-cron";
 import type { BottleneckReport, MetricFilters } from "../../metrics/api.ts";

@@ -15,16 +15,22 @@ const message = document.getElementById("message");
 const live = document.getElementById("live");
 
 /**
- * ECharts (1 MB) is loaded by this script rather than by the page, so the first view's data is
- * asked for while the browser is still parsing it: on a busy machine each takes about a second.
+ * ECharts (1 MB) is loaded by this script rather than by the page, and only when a view needs it:
+ * a chart view asks for it beside its data, the overview after its figures are drawn (they are
+ * tables), so the browser is not parsing it while the first figures are on their way; on a busy
+ * two-core machine the parse takes CPU the store needs to answer.
  */
-const echartsLoaded = new Promise((resolve, reject) => {
-  const script = document.createElement("script");
-  script.src = "assets/echarts.min.js";
-  script.onload = () => resolve(window.echarts);
-  script.onerror = () => reject(new Error("the chart library (assets/echarts.min.js) did not load"));
-  document.head.append(script);
-});
+let echartsLoaded;
+function loadEcharts() {
+  echartsLoaded ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "assets/echarts.min.js";
+    script.onload = () => resolve(window.echarts);
+    script.onerror = () => reject(new Error("the chart library (assets/echarts.min.js) did not load"));
+    document.head.append(script);
+  });
+  return echartsLoaded;
+}
 let echarts;
 
 let state = readAddress();
@@ -185,7 +191,7 @@ function renderOverview(data, filters) {
   }
   // The figures are the first thing to read; the trends are drawn after the browser has shown them.
   return async () => {
-    echarts = await echartsLoaded;
+    echarts = await loadEcharts();
     await new Promise((resolve) => window.requestAnimationFrame(() => setTimeout(resolve, 0)));
     for (const [box, trend, colour] of sparks) {
       if (!box.isConnected) return;
@@ -391,12 +397,14 @@ async function load() {
   const mine = ++generation;
   showState();
   main.setAttribute("aria-busy", "true");
+  // The overview's figures are tables: they need not wait for the chart library.
+  const library = state.view === "overview" ? undefined : loadEcharts();
+  // The page asked for the first view's data already (a preload the server puts in its head).
   const asked = fetchView(state.view);
   let body;
   try {
     body = await asked;
-    // The overview's figures are tables: they need not wait for the chart library.
-    if (state.view !== "overview") echarts = await echartsLoaded;
+    if (library) echarts = await library;
     if (mine !== generation) return;
     message.hidden = true;
     clear();

@@ -6,13 +6,15 @@
 --   items            velocity: every delivered item, started or not
 --   flow_items, p50_days, p85_days: flow time over the items that have one (quantileExactInclusive)
 --   efficiency       sum(active) / sum(flow time) over the items whose flow time is above 0
--- Each item is counted four times (ARRAY JOIN): in its type and in all types ('' ), for the whole
--- window and for its period (period_start '' for the whole window). Percentiles do not add up, so
--- every group is aggregated from its items.
+-- Four grouping sets aggregate each item into its type and into all types ('' ), for the whole
+-- window and for its period (period_start '' for the whole window); the previous window's per
+-- period groups are dropped. Percentiles do not add up, so every group is aggregated from its
+-- items. Grouping sets read each item once; copying every item four times (ARRAY JOIN) first and
+-- grouping the copies cost about a third more CPU (measured at 1M items, alternating runs).
 SELECT
     window,
-    if(type_scope = 'all', '', flow_type) AS group_type,
-    if(period_scope = 'window', '', toString(period_start)) AS group_period,
+    if(grouping(flow_type) = 1, '', flow_type) AS group_type,
+    if(grouping(period_start) = 1, '', toString(period_start)) AS group_period,
     toUInt32(count()) AS items,
     toUInt32(count(days)) AS flow_items,
     quantilesExactInclusive(0.5, 0.85)(days) AS q,
@@ -33,8 +35,8 @@ FROM
         stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String},
         tz = {tz:String}, period = {period:String}, flow_time_start = {flow_time_start:String})
 )
-ARRAY JOIN ['type', 'all'] AS type_scope
-ARRAY JOIN ['window', 'period'] AS period_scope
-WHERE period_scope = 'window' OR window = 'current'
-GROUP BY window, group_type, group_period
+-- grouping(x) is 1 when x is not among the set's keys (the SQL standard's reading, ClickHouse's
+-- default since 22.9: force_grouping_standard_compatibility).
+GROUP BY GROUPING SETS ((window, flow_type), (window), (window, flow_type, period_start), (window, period_start))
+HAVING window = 'current' OR grouping(period_start) = 1
 ORDER BY window, group_type, group_period

@@ -1,7 +1,7 @@
 // The `/flow` slash command. Slack wants an acknowledgement within 3 seconds, so we ack at once
 // and post the answer through the command's response_url when the figures are ready.
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
-import { dashboardLink, VIEW_OF_METRIC } from "../../../dashboard/links.ts";
+import { dashboardLink, forecastLink, VIEW_OF_METRIC } from "../../../present/links.ts";
 import { computeAnswer } from "../../answer.ts";
 import { answerBlocks, answerFallback, errorBlocks, helpBlocks } from "../../blocks/answer.ts";
 import { forecastBlocks, forecastFallback } from "../../blocks/forecast.ts";
@@ -66,7 +66,8 @@ export async function handleFlowCommand(deps: FlowCommandDeps, command: Pick<Sla
       const ask = parsed.forecast!;
       const scope = { stream: filters.stream, team: filters.team, flowType: filters.flowType, nowMs: (deps.now ?? Date.now)() };
       const forecast = ask.kind === "when" ? await metrics.forecastWhen(scope, ask.items) : await metrics.forecastHowMany(scope, ask.by);
-      await reply(deps.config.public_answers ? "in_channel" : "ephemeral", forecastFallback(forecast), forecastBlocks(forecast, note ? [note] : []));
+      const link = deps.dashboardUrl ? forecastLink(deps.dashboardUrl, filters, ask) : undefined;
+      await reply(deps.config.public_answers ? "in_channel" : "ephemeral", forecastFallback(forecast), forecastBlocks(forecast, note ? [note] : [], link));
       return;
     }
     const answer = await computeAnswer(metrics, parsed.metric, filters, parsed.windowLabel);

@@ -1,6 +1,7 @@
 // Chart definitions: ECharts options built from the metric API's rows, with no DOM and no
-// ECharts import, so the same definition is drawn by the page (echarts in the browser) and by the
-// Slack digest (echarts' server-side SVG rendering, bot/chart.ts). Types: charts.d.ts.
+// ECharts import, so the same definition is drawn by the page (dashboard/ serves this file as
+// assets/charts.js to echarts in the browser) and by the Slack digest (echarts' server-side SVG
+// rendering, bot/chart.ts). Types: charts.d.ts.
 
 /**
  * Okabe & Ito's palette, which people with the common colour-vision deficiencies tell apart. The

@@ -1,8 +1,8 @@
 // Types of charts.js (plain JavaScript, so the browser loads the very file the server imports).
 import type {
   AgingBand, AgingWipItem, CumulativeFlowRow, DistributionPeriodRow, FlowTimePoint, FlowTimeSummary, LoadRow, Period, StateTimeRow, VelocityRow,
-} from "../../metrics/api.ts";
-import type { Forecast } from "../../metrics/forecast-query.ts";
+} from "../metrics/api.ts";
+import type { Forecast } from "../metrics/forecast-query.ts";
 
 /** An ECharts option object (echarts' EChartsOption; kept loose so the browser file needs no types). */
 export type ChartOption = Record<string, unknown>;

@@ -1,9 +1,14 @@
 // Addresses of dashboard views, for the front ends that point people at one (Slack answers and
 // digests): the view that shows the same metric with the same filters, in the page's own filter
-// words (dashboard/filters.ts).
+// words (dashboard/filters.ts). Here, below the front ends, so the bot need not import the
+// dashboard: front ends import shared layers, never each other.
 import { localMidnight } from "../core/time.ts";
 import type { MetricFilters, MetricName } from "../metrics/api.ts";
-import type { ViewName } from "./filters.ts";
+import type { ForecastQuestion } from "../metrics/forecast-query.ts";
+
+/** The dashboard's views, by the names its addresses and its JSON API use. */
+export const VIEW_NAMES = ["overview", "flow-time", "cfd", "throughput", "load", "aging", "distribution", "bottlenecks", "forecast"] as const;
+export type ViewName = (typeof VIEW_NAMES)[number];
 
 /** The view that shows each metric. */
 export const VIEW_OF_METRIC: Record<MetricName, ViewName> = {
@@ -54,6 +59,22 @@ export function dashboardLink(publicUrl: string, view: ViewName, filters: Metric
     }
   }
   if (filters.period && filters.period !== "week") params.set("period", filters.period);
+  url.search = params.toString();
+  return url.toString();
+}
+
+/**
+ * The address of the forecast view asking `question` for the scope: the page's `items` or `by`
+ * words. A forecast looks ahead from today, so no window is carried.
+ */
+export function forecastLink(publicUrl: string, scope: Pick<MetricFilters, "stream" | "team" | "flowType">, question: ForecastQuestion): string {
+  const url = new URL(publicUrl);
+  const params = new URLSearchParams({ view: "forecast" });
+  if (scope.stream) params.set("stream", scope.stream);
+  if (scope.team) params.set("team", scope.team);
+  if (scope.flowType) params.set("type", scope.flowType);
+  if (question.kind === "when") params.set("items", String(question.items));
+  else params.set("by", question.by);
   url.search = params.toString();
   return url.toString();
 }
