@@ -10,6 +10,8 @@ export interface BenchOptions {
   workDir?: string;
   /** Keep generated files and stores for inspection. */
   keep?: boolean;
+  /** Sizes in transitions for the opt-in scale section (`--scale-sizes 1000000,10000000`). */
+  scaleSizes?: number[];
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }
