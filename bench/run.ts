@@ -1,6 +1,6 @@
 // `npm run bench [-- --only core,other] [--items N] [--repeats N] [--keep]`: runs every section in
 // bench/sections/ but the opt-in ones (or the chosen ones; `--scale [--scale-sizes N,N]` runs the
-// scale section), writes bench/results/<section>-<timestamp>.json and
+// scale section; `--scale-history` grows the history instead of the rate), writes bench/results/<section>-<timestamp>.json and
 // bench/results/latest-<section>.json, and prints a table of figures and targets.
 // Each section runs in its own child process: chDB binds one data directory per process, and a
 // section's memory figures must not include another's.
@@ -58,6 +58,7 @@ async function main(): Promise<number> {
       keep: { type: "boolean" },
       scale: { type: "boolean" },
       "scale-sizes": { type: "string" },
+      "scale-history": { type: "boolean" },
       "work-dir": { type: "string" },
       child: { type: "string" },
       "child-options": { type: "string" },
@@ -86,6 +87,7 @@ async function main(): Promise<number> {
     repeats: values.repeats ? Number(values.repeats) : undefined,
     keep: values.keep ?? false,
     scaleSizes,
+    scaleHistory: values["scale-history"] ?? false,
     workDir: values["work-dir"],
   };
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -5,7 +5,10 @@
 // every metric query and two `/flow` answers for the 90 days ending where the data ends, and each
 // metric as one hand-written query on the derived table (the queries' ceiling). The parent prints
 // each path against its ceiling and each query's growth from the second-largest size to the largest.
-// Opt-in: `npm run bench -- --scale [--scale-sizes 1000000,10000000]` (or `--only scale`).
+// Opt-in: `npm run bench -- --scale [--scale-sizes 1000000,10000000]` (or `--only scale`). Every
+// size spans one year by default, so 10x the transitions is 10x the items in the window too;
+// `--scale-history` spans ten years at 10x the smallest size instead (the same rate, so the same
+// items in the window), which isolates what the history alone costs.
 import { spawnSync } from "node:child_process";
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -38,6 +41,8 @@ type Timing = { p50: number; p95: number };
 /** What one size's child process measures. */
 export interface SizeResult {
   transitions: number;
+  /** Days the items arrive over. */
+  days: number;
   items: number;
   fileMb: number;
   generateSeconds: number;
@@ -72,7 +77,10 @@ async function time(run: () => Promise<unknown>, repeats: number): Promise<Timin
 }
 
 /** One size, measured in this process (the child). */
-export async function measureSize(transitions: number, options: { workDir?: string; repeats: number; keep?: boolean; log: (line: string) => void }): Promise<SizeResult> {
+export async function measureSize(
+  transitions: number,
+  options: { days: number; workDir?: string; repeats: number; keep?: boolean; log: (line: string) => void },
+): Promise<SizeResult> {
   const { log, repeats } = options;
   const items = Math.max(1, Math.round(transitions / 10));
   const dir = mkdtempSync(path.join(options.workDir ?? os.tmpdir(), `fp-bench-scale-${transitions}-`));
@@ -83,12 +91,12 @@ export async function measureSize(transitions: number, options: { workDir?: stri
   let store: Store | undefined;
   try {
     const genStart = performance.now();
-    const data = await writeBenchJsonl(file, { items, endMs });
+    const data = await writeBenchJsonl(file, { items, endMs, days: options.days });
     const generateSeconds = (performance.now() - genStart) / 1000;
     const fd = openSync(file, "r");
     fsyncSync(fd); // a user's file is on disk before the import; do not write it back during the timing
     closeSync(fd);
-    log(`${transitions}: generated ${data.transitions} transitions (${(data.bytes / MB).toFixed(0)} MB) in ${generateSeconds.toFixed(0)} s`);
+    log(`${transitions} over ${options.days} days: generated ${data.transitions} transitions (${(data.bytes / MB).toFixed(0)} MB) in ${generateSeconds.toFixed(0)} s`);
 
     store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
     let peak = process.memoryUsage().rss;
@@ -150,6 +158,7 @@ export async function measureSize(transitions: number, options: { workDir?: stri
     }
     return {
       transitions: data.transitions,
+      days: options.days,
       items: data.items,
       fileMb: Math.round(data.bytes / MB),
       generateSeconds: round(generateSeconds),
@@ -173,9 +182,10 @@ export async function measureSize(transitions: number, options: { workDir?: stri
 export function report(sizes: readonly SizeResult[]): Pick<BenchResult, "figures" | "targets"> {
   const figures: BenchResult["figures"] = {};
   const targets: BenchTarget[] = [];
-  const label = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : `${n}`);
+  const count = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : `${n}`);
+  const label = (size: SizeResult) => (size.days === 365 ? count(size.transitions) : `${count(size.transitions)}/${size.days}d`);
   for (const size of sizes) {
-    const at = label(size.transitions);
+    const at = label(size);
     const share = size.importPerSecond / size.ceilingImportPerSecond;
     Object.assign(figures, {
       [`${at} file MB`]: size.fileMb,
@@ -199,15 +209,15 @@ export function report(sizes: readonly SizeResult[]): Pick<BenchResult, "figures
   const largest = sizes.at(-1);
   const before = sizes.at(-2);
   if (largest) {
-    const at = label(largest.transitions);
+    const at = label(largest);
     targets.push({ name: `${at}: import peak RSS MB`, value: largest.rssPeakMb, target: "< 4096", pass: largest.rssPeakMb < 4096 });
     for (const [query, t] of Object.entries(largest.queries)) {
       targets.push({ name: `${at}: ${query} p95 ms, 90-day window`, value: t.ours.p95, target: "< 500", pass: t.ours.p95 < 500 });
       const earlier = before?.queries[query];
       if (before && earlier) {
         const growth = round(t.ours.p95 / earlier.ours.p95);
-        figures[`${query} p95 growth ${label(before.transitions)} -> ${at}`] = growth;
-        targets.push({ name: `${query} p95 growth ${label(before.transitions)} -> ${at}`, value: growth, target: "< 2", pass: growth < 2 });
+        figures[`${query} p95 growth ${label(before)} -> ${at}`] = growth;
+        targets.push({ name: `${query} p95 growth ${label(before)} -> ${at}`, value: growth, target: "< 2", pass: growth < 2 });
       }
     }
     for (const [metric, t] of Object.entries(largest.answers)) {
@@ -221,10 +231,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const sizes = options.scaleSizes ?? DEFAULT_SIZES;
   const repeats = options.repeats ?? 5;
   const log = options.log ?? (() => undefined);
+  const smallest = Math.min(...sizes);
   const measured: SizeResult[] = [];
   for (const transitions of sizes) {
-    log(`size ${transitions} transitions (load average ${os.loadavg()[0]?.toFixed(2)})`);
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), JSON.stringify({ transitions, workDir: options.workDir, repeats, keep: options.keep })], {
+    const days = options.scaleHistory ? Math.round((365 * transitions) / smallest) : 365;
+    log(`size ${transitions} transitions over ${days} days (load average ${os.loadavg()[0]?.toFixed(2)})`);
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), JSON.stringify({ transitions, days, workDir: options.workDir, repeats, keep: options.keep })], {
       stdio: ["ignore", "pipe", "inherit"],
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
@@ -233,7 +245,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     if (child.status !== 0 || !last.startsWith("{")) throw new Error(`the ${transitions}-transition run failed (exit ${child.status})`);
     measured.push(JSON.parse(last) as SizeResult);
   }
-  return { section: name, params: { sizes: sizes.join(","), repeats, window_days: WINDOW_DAYS }, ...report(measured) };
+  const params = { sizes: sizes.join(","), history: options.scaleHistory ? "grows with size" : "one year", repeats, window_days: WINDOW_DAYS };
+  return { section: name, params, ...report(measured) };
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -241,7 +254,7 @@ const round = (n: number) => Math.round(n * 10) / 10;
 // Child mode: `tsx bench/sections/scale.ts '{"transitions":N,...}'` measures one size and prints
 // its result as the last stdout line.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = JSON.parse(process.argv[2] ?? "{}") as { transitions: number; workDir?: string; repeats: number; keep?: boolean };
+  const args = JSON.parse(process.argv[2] ?? "{}") as { transitions: number; days: number; workDir?: string; repeats: number; keep?: boolean };
   const result = await measureSize(args.transitions, { ...args, log: (line) => process.stderr.write(`[scale] ${line}\n`) });
   process.stdout.write(`\n${JSON.stringify(result)}\n`);
 }
