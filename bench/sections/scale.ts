@@ -199,6 +199,7 @@ export function report(sizes: readonly SizeResult[]): Pick<BenchResult, "figures
       [`${at} compact s`]: size.compactSeconds,
     });
     for (const [query, t] of Object.entries(size.queries)) {
+      figures[`${at} ${query} p50 ms`] = t.ours.p50;
       figures[`${at} ${query} p95 ms`] = t.ours.p95;
       figures[`${at} ${query} direct p95 ms`] = t.ceiling.p95;
       figures[`${at} ${query} x direct`] = round(t.ours.p95 / t.ceiling.p95);
