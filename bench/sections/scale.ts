@@ -234,6 +234,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);
   const smallest = Math.min(...sizes);
   const measured: SizeResult[] = [];
+  let failed: number | undefined;
   for (const transitions of sizes) {
     const days = options.scaleHistory ? Math.round((365 * transitions) / smallest) : 365;
     log(`size ${transitions} transitions over ${days} days (load average ${os.loadavg()[0]?.toFixed(2)})`);
@@ -243,11 +244,19 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       maxBuffer: 64 * 1024 * 1024,
     });
     const last = child.stdout.trim().split("\n").pop() ?? "";
-    if (child.status !== 0 || !last.startsWith("{")) throw new Error(`the ${transitions}-transition run failed (exit ${child.status})`);
+    if (child.status !== 0 || !last.startsWith("{")) {
+      // The sizes already measured took long: report them, and say which size did not finish.
+      log(`the ${transitions}-transition run failed (exit ${child.status ?? child.signal}); reporting the sizes before it`);
+      failed = transitions;
+      break;
+    }
     measured.push(JSON.parse(last) as SizeResult);
   }
-  const params = { sizes: sizes.join(","), history: options.scaleHistory ? "grows with size" : "one year", repeats, window_days: WINDOW_DAYS };
-  return { section: name, params, ...report(measured) };
+  if (measured.length === 0) throw new Error(`the ${failed}-transition run failed`);
+  const params = { sizes: sizes.join(","), ...(failed ? { failed_at: failed } : {}), history: options.scaleHistory ? "grows with size" : "one year", repeats, window_days: WINDOW_DAYS };
+  const { figures, targets } = report(measured);
+  if (failed) targets.push({ name: `the ${failed}-transition size finished`, value: 0, target: "finished", pass: false });
+  return { section: name, params, figures, targets };
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
