@@ -21,13 +21,17 @@ export interface BenchDataOptions {
   seed?: number;
   /** Newest activity ends about here. */
   endMs?: number;
+  /** Days over which items arrive (default 365: a year); more days at the same item count is a lower rate. */
+  days?: number;
 }
 
 export async function writeBenchJsonl(file: string, options: BenchDataOptions): Promise<{ items: number; transitions: number; bytes: number }> {
   const random = prng(options.seed ?? 7);
   const end = options.endMs ?? Date.now();
-  // Items arrive over a year; the last step of each lands at most ~30 days after creation.
-  const first = end - 400 * DAY;
+  // Items arrive over `days` (a year by default); the last step of each lands at most ~30 days
+  // after creation.
+  const days = options.days ?? 365;
+  const first = end - (days + 35) * DAY;
   const out = createWriteStream(file);
   let buffer = "";
   let transitions = 0;
@@ -36,7 +40,7 @@ export async function writeBenchJsonl(file: string, options: BenchDataOptions): 
   for (let n = 0; n < options.items; n++) {
     const key = `B-${String(n).padStart(width, "0")}`;
     const itemId = `bench:${key}`;
-    let at = Math.round(first + (365 * DAY * n) / options.items);
+    let at = Math.round(first + (days * DAY * n) / options.items);
     const created = at;
     buffer +=
       JSON.stringify({

@@ -10,6 +10,13 @@ export interface BenchOptions {
   workDir?: string;
   /** Keep generated files and stores for inspection. */
   keep?: boolean;
+  /** Sizes in transitions for the opt-in scale section (`--scale-sizes 1000000,10000000`). */
+  scaleSizes?: number[];
+  /**
+   * Scale section: grow the history with the size at the smallest size's yearly rate (1M over a
+   * year, 10M over ten), so the window holds the same items at every size, instead of a busier year.
+   */
+  scaleHistory?: boolean;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
 }

@@ -1,0 +1,14 @@
+-- Load ceiling: per type, the day each WIP stay overlapping the window starts and stops counting
+-- (the running sum over those changes is the WIP of each day).
+WITH
+    toDate32({since:DateTime64(3, 'UTC')}) AS first_day,
+    toInt64(dateDiff('day', first_day, toDate32({until:DateTime64(3, 'UTC')}))) AS n_days
+SELECT flow_type,
+       sumMap([greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(entered_at)))),
+               if(left_at IS NULL OR left_at >= {until:DateTime64(3, 'UTC')}, n_days,
+                  greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at))))))],
+              [toInt64(1), toInt64(-1)]) AS changes
+FROM item_flow FINAL
+ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
+WHERE deleted = 0 AND entered_at < {until:DateTime64(3, 'UTC')} AND (left_at IS NULL OR left_at >= toDateTime64(first_day, 3, 'UTC'))
+GROUP BY flow_type
