@@ -60,8 +60,13 @@ export async function* jsonlChunks(file: string, chunkBytes: number): AsyncGener
       if (filled === 0) return;
       const atEnd: boolean = filled < buffer.length;
       const cut: number = atEnd ? filled : buffer.lastIndexOf(NEWLINE, filled - 1) + 1;
+      if (cut === 0 && filled <= MAX_RECORD_BYTES) {
+        // A line longer than a chunk but within the cap: read on with a bigger buffer.
+        carry = Buffer.from(buffer.subarray(0, filled));
+        continue;
+      }
       if (cut === 0) {
-        // No line end in a whole chunk: the line is past the record cap. Skip to its end.
+        // No line end within the record cap: refuse the line and skip to its end.
         const end = await skipLine(handle, offset + filled);
         yield { line, fault: overlong(buffer.subarray(0, Math.min(filled, 1 << 14))), end };
         line += 1;
