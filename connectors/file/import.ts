@@ -69,6 +69,8 @@ export interface ImportSummary {
    */
   repeats: { items: number; transitions: number };
   rejected: number;
+  /** Of the records read, those the embedded engine parsed and checked itself (JSONL only). */
+  byEngine: number;
   /** The first few rejections, for the summary line. */
   firstRejections: Rejection[];
   elapsedMs: number;
@@ -276,6 +278,7 @@ class Importer {
   private inflight: Promise<void>[] = [];
   private sinceCommit = 0;
   private rows = 0;
+  private byEngine = 0;
   private readonly repeats = { items: 0, transitions: 0 };
   private readonly started = Date.now();
   private fileCount = 0;
@@ -531,6 +534,7 @@ class Importer {
       const items = Number(counts?.items ?? 0);
       const transitions = Number(counts?.transitions ?? 0);
       this.rows += items + transitions;
+      this.byEngine += items + transitions - rows.length;
       this.repeats.items += Number(counts?.repeated_items ?? 0);
       this.repeats.transitions += Number(counts?.repeated_transitions ?? 0);
       await sink.reject(rejections);
@@ -633,6 +637,7 @@ class Importer {
       transitions: this.count("transitions"),
       repeats: { ...this.repeats },
       rejected: this.count("rejected"),
+      byEngine: this.byEngine,
       firstRejections: this.firstRejections,
       elapsedMs: Date.now() - this.started,
       waits: { ...this.waits },

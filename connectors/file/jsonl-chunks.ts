@@ -37,6 +37,7 @@ const RETURN = 0x0d;
  * Byte sequences that send a line to the importer's own mapping. `null`: the engine reads a null
  * as "missing", the mapping refuses it. `\u`: an escape can spell a member name the engine would
  * then not recognise as the same. `"deleted"`: the engine reads 1 as true, the mapping wants a boolean.
+ * Separators with nothing between them are checked apart (looseSeparators).
  */
 const UNTRUSTED = [Buffer.from("null"), Buffer.from("\\u"), Buffer.from('"deleted"')];
 
@@ -121,6 +122,47 @@ class NextMatches {
   }
 }
 
+const isJsonSpace = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a;
+
+/**
+ * True if a comma in bytes[from, end) has nothing before or after it: `,,`, `,}`, `,]`, `{,` or
+ * `[,`, spaces allowed. JSON.parse refuses these; the engine's row reader skips them. Such bytes
+ * inside a string are harmless but rare, so any occurrence sends the line to the mapping.
+ */
+function looseSeparators(bytes: Buffer, from: number, end: number): boolean {
+  for (let comma = bytes.indexOf(0x2c, from); comma !== -1 && comma < end; comma = bytes.indexOf(0x2c, comma + 1)) {
+    let after = comma + 1;
+    while (after < end && isJsonSpace(bytes[after])) after += 1;
+    const next = bytes[after];
+    if (after >= end || next === 0x2c || next === CLOSE_BRACE || next === 0x5d) return true;
+    let before = comma - 1;
+    while (before >= from && isJsonSpace(bytes[before])) before -= 1;
+    const previous = bytes[before];
+    if (before < from || previous === OPEN_BRACE || previous === 0x5b) return true;
+  }
+  return false;
+}
+
+/** JSON's escapes other than \u (which never reaches the engine): `\" \\ \/ \b \f \n \r \t`. */
+const SIMPLE_ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+
+/**
+ * False if bytes[from, end) hold a control character (JSON.parse refuses one raw in a string, the
+ * engine keeps it) or a backslash not starting one of JSON's escapes (the engine may read it as
+ * something else).
+ */
+function plainText(bytes: Buffer, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b < 0x20) return false;
+    if (b === 0x5c) {
+      if (!SIMPLE_ESCAPES.has(bytes[i + 1] as number) || i + 1 >= end) return false;
+      i += 1;
+    }
+  }
+  return true;
+}
+
 /** Splits a chunk into lines and writes the ones the engine may take, each marked with its number. */
 function prepare(bytes: Buffer, start: number, firstLine: number): JsonlChunk {
   // One check for the whole chunk in the common case; line by line only if it fails.
@@ -142,6 +184,8 @@ function prepare(bytes: Buffer, start: number, firstLine: number): JsonlChunk {
       bytes[from] === OPEN_BRACE &&
       bytes[end - 1] === CLOSE_BRACE &&
       !untrusted.within(from, end) &&
+      !looseSeparators(bytes, from, end) &&
+      plainText(bytes, from, end) &&
       (allUtf8 || isUtf8(bytes.subarray(from, end)));
     if (offered) {
       const head = `{"_line":${lineNo},`;

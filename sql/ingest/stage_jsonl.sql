@@ -9,9 +9,10 @@
 -- refuses): left out. Lines it cannot vouch for at all (not UTF-8, a `null`, a \u escape, a
 -- `deleted` member, not a `{...}` on one line) never reach this file.
 --
--- Strictness comes from the settings: a number, boolean, object or array where text is expected
--- and a null anywhere are errors, and a row with an error is skipped (allow_errors). Unknown members
--- are ignored, as the mapping ignores them. Timestamps are taken only in the two UTC forms sources
+-- Strictness comes from the settings: a number, boolean, object or array where text is expected,
+-- a null, and any member this file does not list are errors, and a row with an error is skipped
+-- (allow_errors). The engine reads the values it skips leniently (`01`, `+1`, `.5`), so a line with
+-- members of its own is left to the mapping, which ignores them. Timestamps are taken only in the two UTC forms sources
 -- send by the million, and only if the parsed instant prints back as the very same text.
 INSERT INTO {stage:Identifier}
     (line, kind, item_id, event_id, source, stream, key, title, url, flow_type, team, labels,
@@ -64,7 +65,7 @@ SETTINGS
     input_format_json_read_bools_as_strings = 0,
     input_format_json_read_objects_as_strings = 0,
     input_format_json_read_arrays_as_strings = 0,
-    input_format_skip_unknown_fields = 1,
+    input_format_skip_unknown_fields = 0,
     input_format_null_as_default = 0,
     input_format_allow_errors_num = 1000000000,
     input_format_allow_errors_ratio = 1
