@@ -65,7 +65,7 @@ const TRICKY: (string | Buffer)[] = [
   T({ event_id: "E#50" }).slice(0, -1) + ',"extra":tru}', T({ event_id: "E#51" }).slice(0, -1) + ',"extra":"unterminated}', T({ event_id: "E#52" }).slice(0, -1) + ',"extra":1e}',
   T({ event_id: "E#53" }).slice(0, -1) + ',"extra":"\x41"}', T({ event_id: "E#54" }).slice(0, -1) + ',"extra":"tab\there"}', T({ event_id: "E#55" }).slice(0, -1) + ',"extra":+1}',
   T({ event_id: "E#56" }).slice(0, -1) + ',"extra":.5}', T({ event_id: "E#57" }).slice(0, -1) + ',"extra":0x10}', T({ event_id: "E#58" }).slice(0, -1) + ',"extra":"a"/*c*/}',
-  T({ event_id: "E#59" }).slice(0, -1) + ',"extra":"raw	tab"}', T({ event_id: "E#60" }).replace('"Doing"', '"Do\ing"'), T({ event_id: "E#61" }).replace('"Doing"', '"Do\/ing"'),
+  T({ event_id: "E#59" }).slice(0, -1) + ',"extra":"raw	tab"}', T({ event_id: "E#60" }).replace('"Doing"', '"Do\\ing"'), T({ event_id: "E#61" }).replace('"Doing"', '"Do\\/ing"'),
   T({ event_id: "E#62", at: "2026-03-01T10:15:31.000Z" }).replace("2026-03-01T10:15:31.000Z", "2026-03-01T10:15:31\u002e000Z"),
 ];
 
