@@ -21,7 +21,14 @@ const Timestamp = z.unknown().transform((value, ctx) => {
   return parsed.ms;
 });
 
-const Name = z.string().trim().min(1);
+/**
+ * A lone UTF-16 surrogate (JSON's `"\ud800"` without its pair) is not text: the store refuses it,
+ * and with it the whole insert it arrives in. So every text field refuses it here, on its own record.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+export const isWellFormedText = (text: string) => !LONE_SURROGATE.test(text);
+const Text = z.string().refine(isWellFormedText, { message: "holds a lone UTF-16 surrogate (a broken \\u escape), which is not text" });
+const Name = Text.trim().min(1);
 
 export const WorkItemSchema = z.object({
   /** Globally unique and stable: `<source>:<key>` unless the source has a better id. */
@@ -29,15 +36,15 @@ export const WorkItemSchema = z.object({
   source: Name,
   stream: Name,
   key: Name,
-  title: z.string().default(""),
-  url: z.string().default(""),
+  title: Text.default(""),
+  url: Text.default(""),
   /** feature | defect | risk | debt for software; operational kinds (order, incident, ...) otherwise. */
   flow_type: Name,
-  team: z.string().default(""),
-  labels: z.array(z.string()).default([]),
+  team: Text.default(""),
+  labels: z.array(Text).default([]),
   created_at: Timestamp,
   /** The source's own type: Jira issue type, "pull_request", "order", "incident", ... */
-  source_type: z.string().default(""),
+  source_type: Text.default(""),
   /** Deleted at the source: kept for history, left out of every metric. */
   deleted: z.boolean().default(false),
 });
@@ -49,7 +56,7 @@ export const TransitionSchema = z.object({
   event_id: Name,
   item_id: Name,
   /** Empty for the creation event (entering the first state). */
-  from_state: z.string().default(""),
+  from_state: Text.default(""),
   to_state: Name,
   to_flow_state: FlowStateSchema,
   at: Timestamp,

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Rejection, Transition, WorkItem } from "../core/model.ts";
 import { deriveBatch, markBatch } from "../store/derive.ts";
+import { sqlFile } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
 import { nextVersion, nextVersions } from "../store/versions.ts";
 
@@ -57,6 +58,37 @@ export interface EncodedBatch {
   itemIds: readonly string[];
   items: EncodedRows;
   transitions: EncodedRows;
+}
+
+/**
+ * Records held in a stage table of the store (sql/ingest/stage_create.sql), each with the number
+ * of the input line it came from: a bulk reader fills the stage inside the engine, so the rows
+ * need not pass through this process at all.
+ */
+export interface StagedRows {
+  stage: string;
+  /** A row's version is this plus its line: later lines of the same record win. */
+  firstVersion: number;
+  ingestedAtMs: number;
+  /** Rows per kind in the stage (repeats included). */
+  items: number;
+  transitions: number;
+}
+
+/** Column names of the stage table (stage_create.sql), for rows a reader adds itself. */
+export const STAGE_COLUMNS = [
+  "line", "kind", "item_id", "event_id", "source", "stream", "key", "title", "url", "flow_type", "team", "labels",
+  "created_at", "source_type", "deleted", "from_state", "to_state", "to_flow_state", "at",
+] as const;
+
+/** A work item or a transition as a stage row in STAGE_COLUMNS order, times as epoch ms. */
+export function stageValues(line: number, record: { kind: "item"; item: WorkItem } | { kind: "transition"; transition: Transition }): unknown[] {
+  if (record.kind === "item") {
+    const i = record.item;
+    return [line, "item", i.item_id, "", i.source, i.stream, i.key, i.title, i.url, i.flow_type, i.team, i.labels, Math.trunc(i.created_at), i.source_type, i.deleted ? 1 : 0, "", "", "", 0];
+  }
+  const t = record.transition;
+  return [line, "transition", t.item_id, t.event_id, "", "", "", "", "", "", "", [], 0, "", 0, t.from_state, t.to_state, t.to_flow_state, Math.trunc(t.at)];
 }
 
 export interface SinkCounts {
@@ -120,6 +152,31 @@ export class FlowSink {
     if (this.writing === 0 && this.pendingBatch) await markBatch(this.store, this.pendingBatch, "queued");
     this.counts.items += batch.items.count;
     this.counts.transitions += batch.transitions.count;
+  }
+
+  /**
+   * write() for records staged in the store (StagedRows): queued, then copied into work_items
+   * and transitions by the engine, under the same marks as any write.
+   */
+  async writeStaged(rows: StagedRows): Promise<void> {
+    if (rows.items === 0 && rows.transitions === 0) return;
+    this.writing += 1;
+    try {
+      const batchId = await this.openBatch();
+      const { stage, firstVersion } = rows;
+      await this.store.command(sqlFile("ingest/stage_queue.sql"), { stage, batch_id: batchId });
+      await Promise.all([
+        rows.items > 0 ? this.store.command(sqlFile("ingest/stage_items.sql"), { stage, first_version: firstVersion }) : undefined,
+        rows.transitions > 0
+          ? this.store.command(sqlFile("ingest/stage_transitions.sql"), { stage, first_version: firstVersion, ingested_at_ms: rows.ingestedAtMs })
+          : undefined,
+      ]);
+    } finally {
+      this.writing -= 1;
+    }
+    if (this.writing === 0 && this.pendingBatch) await markBatch(this.store, this.pendingBatch, "queued");
+    this.counts.items += rows.items;
+    this.counts.transitions += rows.transitions;
   }
 
   private async insertEncoded(table: string, columns: readonly string[], rows: EncodedRows): Promise<void> {

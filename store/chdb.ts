@@ -2,6 +2,7 @@
 // process-wide singleton per path; `flowpulse serve` owns it and other processes go through serve.
 import { mkdirSync } from "node:fs";
 import { Session } from "chdb";
+import { bindParams } from "./bind.ts";
 import { ReadOnlySession } from "./readonly.ts";
 import type { EngineLimits } from "./store.ts";
 import { insertInto, parseJsonEachRow, StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
@@ -47,13 +48,17 @@ export class ChdbStore implements Store {
     }
   }
 
+  // Parameters are bound by the adapter (store/bind.ts): the chdb package runs engine-bound
+  // parameters one statement at a time for the whole process, these run side by side.
   async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
-    const result = await this.run((session) => session.queryBindAsync(sql, params, { format: "JSONEachRow" }));
+    const statement = bindParams(sql, params);
+    const result = await this.run((session) => session.queryAsync(statement, { format: "JSONEachRow" }));
     return parseJsonEachRow<T>(result.text());
   }
 
   async command(sql: string, params: QueryParams = {}): Promise<void> {
-    await this.run((session) => session.queryBindAsync(sql, params, { format: "Null" }));
+    const statement = bindParams(sql, params);
+    await this.run((session) => session.queryAsync(statement, { format: "Null" }));
   }
 
   async insertRows(table: string, rows: readonly object[]): Promise<void> {

@@ -3,7 +3,7 @@
 // record that a later line replaces) mixed in, and imported in random batch sizes. Every metric must
 // equal a clean import of only the valid final records, and every bad line must be in
 // rejected_records with its file:line and a reason. JSONL files are split between a random number
-// of parse workers. Seeded: a failure names its seed and reproduces.
+// of parse workers, or read by the engine in small chunks. Seeded: a failure names its seed and reproduces.
 // test/import-kill-property.test.ts does the same through real processes killed midway, with and
 // without serve.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -64,7 +64,12 @@ describe("import property: bad lines refused one by one, corrections win, metric
       writeLines(file, format, lines);
       // JSONL files are also split between 1-3 parse workers: a correction in a later worker's range
       // must still win, and line numbers must continue across ranges.
-      const options = { batchSize: 1 + Math.floor(random() * 60), commitEvery: 1 + Math.floor(random() * 200), parseWorkers: 1 + Math.floor(random() * 3) };
+      // JSONL goes through the engine (in chunks of a few hundred bytes, so records meet chunk
+      // ends anywhere) or through the parse workers, at random.
+      const options = {
+        batchSize: 1 + Math.floor(random() * 60), commitEvery: 1 + Math.floor(random() * 200), parseWorkers: 1 + Math.floor(random() * 3),
+        engineReads: random() < 0.5, chunkBytes: 200 + Math.floor(random() * 4000),
+      };
       const where = `seed ${seed}, ${format}, ${JSON.stringify(options)}`;
       const summary = await importDirty(file, options);
 

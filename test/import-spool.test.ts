@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBenchJsonl } from "../bench/generate.ts";
 import { importFiles, removeStaleSpools } from "../connectors/file/import.ts";
-import { freshStore } from "./helpers/store.ts";
+import { openStore } from "../store/open.ts";
 
 const BIN = fileURLToPath(new URL("../bin/flowpulse.js", import.meta.url));
 
@@ -68,13 +68,17 @@ describe("import spool folders", () => {
     writeFileSync(small, '{"kind":"transition","event_id":"K#1","item_id":"fx:K-1","to_state":"Doing","to_flow_state":"active","at":"2026-01-05T09:00:00Z"}\n');
     const before = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
-    const store = await freshStore();
+    // The next import goes into the killed one's store: its stage tables (in-memory rows the engine
+    // had parsed, see sql/ingest) must go too.
+    const store = await openStore({ kind: "embedded", path: path.join(dir, "store-kill") });
+    const stages = () => store.query<{ name: string }>("SELECT name FROM system.tables WHERE startsWith(name, {p:String})", { p: `import_stage_${child.pid}_` });
     try {
-      expect(await importFiles(store.store, [small])).toMatchObject({ transitions: 1, rejected: 0 });
+      expect(await importFiles(store, [small])).toMatchObject({ transitions: 1, rejected: 0 });
+      expect(await stages()).toEqual([]);
     } finally {
       if (before === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = before;
-      await store.dispose();
+      await store.close();
     }
     expect(existsSync(path.join(tmp, left[0] as string))).toBe(false);
     expect(spools(tmp)).toEqual([live]);

@@ -4,18 +4,20 @@
 // in rejected_records with its `file:line` while the rest imports.
 // JSONL is read and mapped in a worker thread (parse-worker.ts) so parsing overlaps storing.
 import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import type { Rejection, Transition, WorkItem } from "../../core/model.ts";
 import { pidExists } from "../../core/process.ts";
 import { addElapsed } from "../../core/time.ts";
-import { FlowSink, nextVersions } from "../../pipeline/sink.ts";
+import { FlowSink, nextVersions, STAGE_COLUMNS, stageValues } from "../../pipeline/sink.ts";
 import { typeScriptWorker } from "../../pipeline/worker.ts";
+import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
+import { ChunkLines, jsonlChunks, type JsonlChunk } from "./jsonl-chunks.ts";
 import { batchEndsBefore, splitAtLines, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
-import { byteLineBatches, lineText } from "./lines.ts";
-import { CsvRecordReader, csvLayout, mapCsvRow, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
+import { byteLineBatches, decodeLine, lineText } from "./lines.ts";
+import { CsvRecordReader, csvLayout, mapCsvRow, mapJsonLine, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
 export const IMPORT_SOURCE = "import";
@@ -44,6 +46,13 @@ export interface ImportOptions {
   keepReasons?: number;
   /** Worker threads parsing one JSONL file, each its own range of lines (default: see parseWorkers). */
   parseWorkers?: number;
+  /**
+   * Whether the embedded engine parses JSONL itself (default: yes for an embedded store; other
+   * stores cannot read this host's files). False sends every line through the parse workers.
+   */
+  engineReads?: boolean;
+  /** JSONL bytes per engine chunk (default ENGINE_CHUNK_BYTES); tests cut small files into many. */
+  chunkBytes?: number;
 }
 
 export interface ImportSummary {
@@ -60,6 +69,8 @@ export interface ImportSummary {
    */
   repeats: { items: number; transitions: number };
   rejected: number;
+  /** Of the records read, those the embedded engine parsed and checked itself (JSONL only). */
+  byEngine: number;
   /** The first few rejections, for the summary line. */
   firstRejections: Rejection[];
   elapsedMs: number;
@@ -95,6 +106,15 @@ const WORKER_URL = new URL("./parse-worker.ts", import.meta.url);
 const SPLIT_FILES_FROM_BYTES = 64 * 1024 * 1024;
 /** At most this many workers, one per two cores: the other core of each pair is the store's. */
 const MAX_PARSE_WORKERS = 2;
+/**
+ * JSONL bytes the engine parses per statement when it reads the file itself: each chunk is one
+ * stage and one sink write (about 85k lines of 190 bytes). 48 MiB measured no faster at 3M
+ * transitions and holds three times the memory per chunk in flight.
+ */
+const ENGINE_CHUNK_BYTES = 16 << 20;
+/** Stage tables are named for their process, so a later import can drop those a killed one left. */
+const STAGE_PREFIX = "import_stage_";
+let stageSeq = 0;
 
 /** The offset of the first "\n" at or after `position` in `file`, or -1. */
 function newlineAtOrAfter(file: string, position: number): number {
@@ -174,6 +194,16 @@ export function removeStaleSpools(dir: string = tmpdir()): string[] {
   return removed;
 }
 
+/** Drops stage tables (sql/ingest/stage_create.sql) whose import process is gone. */
+async function removeStaleStages(store: Store): Promise<void> {
+  if (store.kind !== "embedded") return;
+  const tables = await store.query<{ name: string }>(sqlFile("ingest/stage_tables.sql"), { prefix: STAGE_PREFIX });
+  for (const { name } of tables) {
+    const pid = Number(name.slice(STAGE_PREFIX.length).split("_")[0]);
+    if (pid > 0 && pid !== process.pid && !pidExists(pid)) await store.command(sqlFile("ingest/stage_drop.sql"), { stage: name });
+  }
+}
+
 export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
   if (forced) return forced;
   const ext = path.extname(file).toLowerCase();
@@ -185,6 +215,7 @@ export function formatOf(file: string, forced?: ImportFormat): ImportFormat {
 /** Imports the files in order and returns what was stored and refused. */
 export async function importFiles(store: Store, files: readonly string[], options: ImportOptions = {}): Promise<ImportSummary> {
   removeStaleSpools();
+  await removeStaleStages(store);
   const importer = new Importer(store, options);
   // Check every file up front so a typo in the last name fails before anything is written.
   const plan = files.map((file) => {
@@ -247,12 +278,13 @@ class Importer {
   private inflight: Promise<void>[] = [];
   private sinceCommit = 0;
   private rows = 0;
+  private byEngine = 0;
   private readonly repeats = { items: 0, transitions: 0 };
   private readonly started = Date.now();
   private fileCount = 0;
   private readonly waits = { parseMs: 0, writeMs: 0, commitMs: 0 };
 
-  constructor(store: Store, private readonly options: ImportOptions) {
+  constructor(private readonly store: Store, private readonly options: ImportOptions) {
     this.sinks = [new FlowSink(store), new FlowSink(store)];
     // 200k rows per write: fewer, larger parts for chDB to create and merge (merge CPU 8 s
     // against 10 s at 10M transitions). Measured: 214k/s against 197-204k/s with 100k and
@@ -264,7 +296,10 @@ class Importer {
 
   async importFile(file: string, totalBytes: number, format: ImportFormat): Promise<void> {
     this.fileCount += 1;
-    if (format === "jsonl") return this.importJsonl(file, totalBytes);
+    if (format === "jsonl") {
+      const engineReads = this.options.engineReads ?? this.store.kind === "embedded";
+      return engineReads ? this.importJsonlByEngine(file, totalBytes) : this.importJsonl(file, totalBytes);
+    }
     // CSV stays on this thread: a quoted cell may carry a record across lines.
     const stream = createReadStream(file, { highWaterMark: 1 << 16 });
     const csv = new CsvRecordReader();
@@ -336,11 +371,16 @@ class Importer {
 
   /** Holds a refused record for the dead letters; true when enough are held to write them. */
   private addRejection(reference: string, reason: string, payload: string): boolean {
+    this.rejections.push(this.refusal(reference, reason, payload));
+    return this.rejections.length >= 1000;
+  }
+
+  /** A refused record, counted as read and kept for the summary; the caller stores it. */
+  private refusal(reference: string, reason: string, payload: string): Rejection {
     this.rows += 1;
     const rejection: Rejection = { source: IMPORT_SOURCE, reference, reason, payload: payload.slice(0, MAX_PAYLOAD) };
-    this.rejections.push(rejection);
     if (this.firstRejections.length < this.keepReasons) this.firstRejections.push(rejection);
-    return this.rejections.length >= 1000;
+    return rejection;
   }
 
   /**
@@ -413,6 +453,94 @@ class Importer {
       await Promise.all(workers.map((worker) => worker.terminate()));
       await Promise.allSettled(this.inflight);
       await dropSpool(spoolDir);
+    }
+  }
+
+  /**
+   * JSONL read by the embedded engine: this thread cuts the file into chunks of whole lines and
+   * offers the engine the lines it can be trusted with (jsonl-chunks.ts); the engine parses and
+   * checks them into a stage (sql/ingest/stage_jsonl.sql) and this thread maps only the lines it
+   * left out. Rows are versioned by their line, so which path a line took does not matter, and
+   * neither does the order chunks land in. Preparing the next chunk overlaps the engine's work on
+   * the previous ones.
+   */
+  private async importJsonlByEngine(file: string, totalBytes: number): Promise<void> {
+    const spoolDir = makeSpool();
+    const fileVersion = nextVersions(1);
+    let lines = 0;
+    let bytesRead = 0;
+    let chunkNo = 0;
+    try {
+      for await (const piece of jsonlChunks(file, this.options.chunkBytes ?? ENGINE_CHUNK_BYTES)) {
+        if ("fault" in piece) {
+          lines = piece.line;
+          bytesRead = piece.end;
+          if (this.addRejection(`${file}:${piece.line}`, piece.fault.reason, piece.fault.payload)) await this.flush();
+          continue;
+        }
+        lines = piece.firstLine + piece.lineCount - 1;
+        bytesRead = piece.end;
+        const spool = path.join(spoolDir, `${chunkNo++}.jsonl`);
+        await writeFile(spool, piece.engineInput);
+        await this.submit(piece.lineCount, (sink) =>
+          this.stageChunk(sink, file, piece, spool, fileVersion).finally(() => rm(spool, { force: true })),
+        );
+        this.progress(file, bytesRead, totalBytes);
+      }
+      // Every chunk's own rejections are stored by then; the file-level ones go with the flush.
+      await this.settleWrite();
+      // The rows took versions up to fileVersion + lines: what this thread numbers next comes after.
+      nextVersions(lines);
+      await this.flush();
+      await this.commit();
+      this.progress(file, bytesRead, totalBytes);
+    } finally {
+      await Promise.allSettled(this.inflight);
+      await dropSpool(spoolDir);
+    }
+  }
+
+  /** One chunk: the engine's rows and this thread's, staged, then stored through the sink. */
+  private async stageChunk(sink: FlowSink, file: string, chunk: JsonlChunk, spool: string, fileVersion: number): Promise<void> {
+    const store = this.store;
+    const stage = `${STAGE_PREFIX}${process.pid}_${++stageSeq}`;
+    await store.command(sqlFile("ingest/stage_create.sql"), { stage });
+    try {
+      await store.command(sqlFile("ingest/stage_jsonl.sql"), { stage, file: spool });
+      const [left] = await store.query<{ lines: (string | number)[] }>(sqlFile("ingest/stage_unstaged_lines.sql"), {
+        stage, first_line: chunk.firstLine, line_count: chunk.lineCount,
+      });
+      const rows: unknown[][] = [];
+      const rejections: Rejection[] = [];
+      if (left && left.lines.length > 0) {
+        const reader = new ChunkLines(chunk);
+        for (const lineNo of left.lines.map(Number)) {
+          const decoded = decodeLine(reader.line(lineNo));
+          if (typeof decoded !== "string") {
+            rejections.push(this.refusal(`${file}:${lineNo}`, decoded.reason, decoded.payload));
+            continue;
+          }
+          const text = lineText(decoded, lineNo);
+          if (text.trim() === "") continue;
+          const result = mapJsonLine(text);
+          if (result.ok) rows.push(stageValues(lineNo, result.record));
+          else rejections.push(this.refusal(`${file}:${lineNo}`, result.reason, decoded));
+        }
+        if (rows.length > 0) await store.insertCompact(stage, STAGE_COLUMNS, rows);
+      }
+      const [counts] = await store.query<Record<"items" | "transitions" | "repeated_items" | "repeated_transitions", string | number>>(
+        sqlFile("ingest/stage_counts.sql"), { stage },
+      );
+      const items = Number(counts?.items ?? 0);
+      const transitions = Number(counts?.transitions ?? 0);
+      this.rows += items + transitions;
+      this.byEngine += items + transitions - rows.length;
+      this.repeats.items += Number(counts?.repeated_items ?? 0);
+      this.repeats.transitions += Number(counts?.repeated_transitions ?? 0);
+      await sink.reject(rejections);
+      await sink.writeStaged({ stage, firstVersion: fileVersion, ingestedAtMs: Date.now(), items, transitions });
+    } finally {
+      await store.command(sqlFile("ingest/stage_drop.sql"), { stage });
     }
   }
 
@@ -509,6 +637,7 @@ class Importer {
       transitions: this.count("transitions"),
       repeats: { ...this.repeats },
       rejected: this.count("rejected"),
+      byEngine: this.byEngine,
       firstRejections: this.firstRejections,
       elapsedMs: Date.now() - this.started,
       waits: { ...this.waits },

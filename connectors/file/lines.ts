@@ -60,7 +60,7 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /** A line's bytes as text, or the fault that keeps it out. */
-function decodeLine(bytes: Buffer): Line {
+export function decodeLine(bytes: Buffer): Line {
   if (bytes.length > MAX_RECORD_BYTES) return overlong(bytes);
   if (isUtf8(bytes)) return bytes.toString("utf8");
   const at = firstInvalidUtf8(bytes);
@@ -71,7 +71,7 @@ function decodeLine(bytes: Buffer): Line {
   };
 }
 
-function overlong(head: Buffer): LineFault {
+export function overlong(head: Buffer): LineFault {
   return {
     reason: `line is longer than ${mib(MAX_RECORD_BYTES)}, the longest record an import reads: is a line break missing?`,
     payload: head.toString("latin1", 0, FAULT_PAYLOAD_BYTES),

@@ -3,6 +3,7 @@
 // through the zod schemas, which are the authority and produce the reason for a rejection.
 import {
   FLOW_STATES,
+  isWellFormedText,
   TransitionSchema,
   WorkItemSchema,
   describeIssues,
@@ -93,8 +94,8 @@ const isPlainEnd = (code: number) => code > 32 && code < 127;
  * or a non-ASCII end such as a no-break space, which trim() removes too) goes to zod.
  */
 const isName = (v: unknown): v is string =>
-  typeof v === "string" && v.length > 0 && isPlainEnd(v.charCodeAt(0)) && isPlainEnd(v.charCodeAt(v.length - 1));
-const optString = (v: unknown) => v === undefined || typeof v === "string";
+  typeof v === "string" && v.length > 0 && isPlainEnd(v.charCodeAt(0)) && isPlainEnd(v.charCodeAt(v.length - 1)) && isWellFormedText(v);
+const optString = (v: unknown) => v === undefined || (typeof v === "string" && isWellFormedText(v));
 
 function timestampMs(v: unknown): number | undefined {
   const parsed = parseTimestamp(v);
@@ -114,7 +115,7 @@ function fastItem(o: Record<string, unknown>): WorkItem | undefined {
   const { item_id, source, stream, key, flow_type, title, url, team, source_type, labels, deleted } = o;
   if (!isName(item_id) || !isName(source) || !isName(stream) || !isName(key) || !isName(flow_type)) return undefined;
   if (!optString(title) || !optString(url) || !optString(team) || !optString(source_type)) return undefined;
-  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === "string"))) return undefined;
+  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === "string" && isWellFormedText(l)))) return undefined;
   if (deleted !== undefined && typeof deleted !== "boolean") return undefined;
   const created_at = timestampMs(o.created_at);
   if (created_at === undefined) return undefined;
