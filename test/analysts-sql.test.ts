@@ -43,7 +43,7 @@ describe("flowpulse sql without serve", () => {
     expect(await text("sql", "SELECT count() AS items FROM work_items FINAL")).toBe("items\n200\n");
     // Binary formats stay bytes.
     expect((await flowpulse("sql", "SELECT 1 AS x", "--format", "Parquet")).stdout.subarray(0, 4).toString()).toBe("PAR1");
-  }, 60_000);
+  }, 180_000);
 
   it("refuses writes and machine access in one line with exit 2; the table is still there", async () => {
     for (const statement of ["DROP TABLE work_items", "SELECT * FROM url('http://127.0.0.1:9/', LineAsString)", "SELECT file('/etc/hostname')"]) {
@@ -52,7 +52,7 @@ describe("flowpulse sql without serve", () => {
       expect((failed as { stderr: Buffer }).stderr.toString(), statement).toMatch(/^flowpulse: Code: 164\..*\(READONLY\)\n$/);
     }
     expect(await text("sql", "SELECT count() AS n FROM work_items FINAL")).toBe("n\n200\n");
-  }, 60_000);
+  }, 180_000);
 
   it("serve with the endpoint on refuses to start, in one line, when a user's password variable is unset", async () => {
     const config = path.join(root, "unset.yaml");
@@ -61,5 +61,5 @@ describe("flowpulse sql without serve", () => {
     const failed = await run(process.execPath, [CLI, "--data", data, "serve"], { cwd: ROOT, env: { ...rest, FLOWPULSE_CONFIG: config } }).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 2 });
     expect((failed as { stderr: string }).stderr).toContain('flowpulse: analysts user "carol": $FP_TEST_UNSET_PASSWORD is not set; export the password there (or remove the user)\n');
-  }, 60_000);
+  }, 180_000);
 });
