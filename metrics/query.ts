@@ -162,13 +162,14 @@ export function growingQueues(store: Store, filters: MetricFilters = {}): Promis
 }
 
 /**
- * The three bottleneck signals together. Each query already uses both cores, so side by side
- * saves little, but it does save: at 1M items, 394-442 ms p50 against 436-539 one after another
- * (alternating runs, same store). Before the adapter bound parameters itself, chDB ran them one at
- * a time whatever we asked.
+ * The three bottleneck signals together, one after another: each query already uses both cores,
+ * so side by side is no faster. Measured again at 1M items now that the embedded store really can
+ * run them side by side (store/bind.ts): 546 ms p95 together against 65 + 140 + 230 ms alone.
  */
 export async function bottlenecks(store: Store, filters: MetricFilters = {}): Promise<BottleneckReport> {
-  const [timeInStateRows, agingRows, queues] = await Promise.all([timeInState(store, filters), aging(store, filters), growingQueues(store, filters)]);
+  const timeInStateRows = await timeInState(store, filters);
+  const agingRows = await aging(store, filters);
+  const queues = await growingQueues(store, filters);
   return { timeInState: timeInStateRows, aging: agingRows, growingQueues: queues };
 }
 
