@@ -130,9 +130,7 @@ export class FlowSink {
   /** write() for rows encoded elsewhere (a parse worker), so this thread only stores them. */
   async writeEncoded(batch: EncodedBatch): Promise<void> {
     if (batch.items.count === 0 && batch.transitions.count === 0) return;
-    this.writing += 1;
-    try {
-      const batchId = await this.openBatch();
+    await this.land(batch.items.count, batch.transitions.count, async (batchId) => {
       const queued: string[][] = [];
       for (const itemId of batch.itemIds) {
         if (!this.pendingItems.has(itemId)) {
@@ -144,14 +142,7 @@ export class FlowSink {
       await this.store.insertCompact("refresh_queue", QUEUE_COLUMNS, queued);
       // Items and transitions are independent tables: stored side by side.
       await Promise.all([this.insertEncoded("work_items", ITEM_COLUMNS, batch.items), this.insertEncoded("transitions", TRANSITION_COLUMNS, batch.transitions)]);
-    } finally {
-      this.writing -= 1;
-    }
-    // Once no write of the unit is landing, it says so: a derive that saw this mark read every
-    // row written so far (store/derive.ts).
-    if (this.writing === 0 && this.pendingBatch) await markBatch(this.store, this.pendingBatch, "queued");
-    this.counts.items += batch.items.count;
-    this.counts.transitions += batch.transitions.count;
+    });
   }
 
   /**
@@ -160,10 +151,8 @@ export class FlowSink {
    */
   async writeStaged(rows: StagedRows): Promise<void> {
     if (rows.items === 0 && rows.transitions === 0) return;
-    this.writing += 1;
-    try {
-      const batchId = await this.openBatch();
-      const { stage, firstVersion } = rows;
+    const { stage, firstVersion } = rows;
+    await this.land(rows.items, rows.transitions, async (batchId) => {
       await this.store.command(sqlFile("ingest/stage_queue.sql"), { stage, batch_id: batchId });
       await Promise.all([
         rows.items > 0 ? this.store.command(sqlFile("ingest/stage_items.sql"), { stage, first_version: firstVersion }) : undefined,
@@ -171,12 +160,24 @@ export class FlowSink {
           ? this.store.command(sqlFile("ingest/stage_transitions.sql"), { stage, first_version: firstVersion, ingested_at_ms: rows.ingestedAtMs })
           : undefined,
       ]);
+    });
+  }
+
+  /**
+   * One write into the current unit of work: `store` queues its items, then stores its rows,
+   * after the unit's 'writing' mark. Once no write of the unit is landing, the unit is marked
+   * 'queued': a derive that saw this mark read every row written so far (store/derive.ts).
+   */
+  private async land(items: number, transitions: number, store: (batchId: string) => Promise<void>): Promise<void> {
+    this.writing += 1;
+    try {
+      await store(await this.openBatch());
     } finally {
       this.writing -= 1;
     }
     if (this.writing === 0 && this.pendingBatch) await markBatch(this.store, this.pendingBatch, "queued");
-    this.counts.items += rows.items;
-    this.counts.transitions += rows.transitions;
+    this.counts.items += items;
+    this.counts.transitions += transitions;
   }
 
   private async insertEncoded(table: string, columns: readonly string[], rows: EncodedRows): Promise<void> {

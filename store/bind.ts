@@ -6,11 +6,10 @@
 // with the same meaning the engine gives them: a String value becomes a quoted literal, an
 // Identifier a checked name, and any other type the engine's own cast of the value's text.
 import type { QueryParams } from "./store.ts";
-import { StoreError } from "./store.ts";
+import { identifier, StoreError } from "./store.ts";
 
 /** A `{name:Type}` placeholder starting at the scanner's position. */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/y;
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const ESCAPES: Record<string, string> = { "\\": "\\\\", "'": "\\'", "\0": "\\0", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
@@ -36,8 +35,8 @@ function literal(name: string, type: string, params: QueryParams): string | unde
   const value = params[name];
   const kind = type.trim();
   if (kind === "Identifier") {
-    if (typeof value !== "string" || !IDENTIFIER.test(value)) throw new StoreError(`"${String(value)}" is not a plain table or column name`);
-    return `\`${value}\``;
+    if (typeof value !== "string") throw new StoreError(`"${String(value)}" is not a plain table or column name`);
+    return `\`${identifier(value)}\``;
   }
   if (kind === "String") return typeof value === "string" ? stringLiteral(value) : `toString(${valueLiteral(value)})`;
   // The engine parses a bound value from its text: the cast of that text means the same.

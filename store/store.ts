@@ -37,7 +37,7 @@ export interface Store {
 }
 
 /** A table or column name safe to write into SQL text (ours come from constants; this checks it). */
-function identifier(name: string): string {
+export function identifier(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StoreError(`"${name}" is not a plain table or column name`);
   return name;
 }

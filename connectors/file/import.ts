@@ -17,7 +17,7 @@ import type { Store } from "../../store/store.ts";
 import { ChunkLines, jsonlChunks, type JsonlChunk } from "./jsonl-chunks.ts";
 import { batchEndsBefore, splitAtLines, type Packet, type ParseJob, type WorkerMessage } from "./packet.ts";
 import { byteLineBatches, decodeLine, lineText } from "./lines.ts";
-import { CsvRecordReader, csvLayout, mapCsvRow, mapJsonLine, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
+import { CsvRecordReader, csvLayout, mapCsvRow, mapJsonlLine, recordItemId, RepeatCounter, type CsvLayout, type CsvOutcome } from "./records.ts";
 
 export type ImportFormat = "jsonl" | "csv";
 export const IMPORT_SOURCE = "import";
@@ -515,16 +515,10 @@ class Importer {
       if (left && left.lines.length > 0) {
         const reader = new ChunkLines(chunk);
         for (const lineNo of left.lines.map(Number)) {
-          const decoded = decodeLine(reader.line(lineNo));
-          if (typeof decoded !== "string") {
-            rejections.push(this.refusal(`${file}:${lineNo}`, decoded.reason, decoded.payload));
-            continue;
-          }
-          const text = lineText(decoded, lineNo);
-          if (text.trim() === "") continue;
-          const result = mapJsonLine(text);
+          const result = mapJsonlLine(decodeLine(reader.line(lineNo)), lineNo);
+          if (!result) continue;
           if (result.ok) rows.push(stageValues(lineNo, result.record));
-          else rejections.push(this.refusal(`${file}:${lineNo}`, result.reason, decoded));
+          else rejections.push(this.refusal(`${file}:${lineNo}`, result.reason, result.payload));
         }
         if (rows.length > 0) await store.insertCompact(stage, STAGE_COLUMNS, rows);
       }

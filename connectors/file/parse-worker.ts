@@ -10,8 +10,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Transition, WorkItem } from "../../core/model.ts";
 import { encodeItems, encodeTransitions } from "../../pipeline/sink.ts";
 import { batchEndsBefore, type Packet, type PacketRejection, type ParseJob, type SpooledRows, type WorkerMessage } from "./packet.ts";
-import { byteLineBatches, lineText } from "./lines.ts";
-import { mapJsonLine, recordItemId, RepeatCounter } from "./records.ts";
+import { byteLineBatches } from "./lines.ts";
+import { mapJsonlLine, recordItemId, RepeatCounter } from "./records.ts";
 
 /** Rows per encoded slice: about 100 KB of text, under V8's large-object size. */
 const SPOOL_SLICE_ROWS = 1000;
@@ -115,22 +115,13 @@ async function run(port: NonNullable<typeof parentPort>, job: ParseJob): Promise
   for await (const lines of byteLineBatches(stream as AsyncIterable<Buffer>)) {
     for (const raw of lines) {
       lineNo += 1;
-      let result: ReturnType<typeof mapJsonLine>;
-      let payload: string;
-      if (typeof raw === "string") {
-        const line = lineText(raw, lineNo);
-        if (line.trim() === "") continue;
-        result = mapJsonLine(line);
-        payload = raw;
-      } else {
-        result = { ok: false, reason: raw.reason };
-        payload = raw.payload;
-      }
+      const result = mapJsonlLine(raw, lineNo);
+      if (!result) continue;
       const itemId = result.ok ? recordItemId(result.record) : lastItemId;
       if (batchEndsBefore(records(), job.batchSize, itemId, lastItemId)) await send();
       lastItemId = itemId;
       if (!result.ok) {
-        rejections.push({ line: lineNo, reason: result.reason, payload: payload.slice(0, job.maxPayload) });
+        rejections.push({ line: lineNo, reason: result.reason, payload: result.payload.slice(0, job.maxPayload) });
         continue;
       }
       repeats.see(result.record);

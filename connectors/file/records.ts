@@ -12,7 +12,7 @@ import {
   type WorkItem,
 } from "../../core/model.ts";
 import { parseTimestamp } from "../../core/time.ts";
-import { MAX_RECORD_BYTES, type Line } from "./lines.ts";
+import { lineText, MAX_RECORD_BYTES, type Line } from "./lines.ts";
 
 export type ImportRecord = { kind: "item"; item: WorkItem } | { kind: "transition"; transition: Transition };
 export type MapResult = { ok: true; record: ImportRecord } | { ok: false; reason: string };
@@ -167,6 +167,14 @@ export function mapJsonLine(line: string): MapResult {
     return { ok: false, reason: `not valid JSON: ${(error as Error).message}` };
   }
   return mapObject(parsed);
+}
+
+/** A JSONL line as read (text, or the fault that kept it from being text): blank, or mapped with the payload a refusal keeps. */
+export function mapJsonlLine(raw: Line, lineNo: number): (MapResult & { payload: string }) | undefined {
+  if (typeof raw !== "string") return { ok: false, reason: raw.reason, payload: raw.payload };
+  const line = lineText(raw, lineNo);
+  if (line.trim() === "") return undefined;
+  return { ...mapJsonLine(line), payload: raw };
 }
 
 // ---- CSV ---------------------------------------------------------------------------------
