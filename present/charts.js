@@ -95,6 +95,18 @@ export function loadOption(rows, limits = [], title = "How much work is in progr
   return option;
 }
 
+/** The tooltip of a point that is one item: its key, type and title, then `detail(item)` (HTML). */
+function itemTooltip(detail) {
+  return {
+    trigger: "item",
+    confine: true,
+    formatter: (p) => {
+      const item = p.data.item;
+      return `<b>${escapeHtml(item.key)}</b> ${escapeHtml(item.flow_type)}<br>${escapeHtml(item.title)}<br>${detail(item)}<br><i>click to open</i>`;
+    },
+  };
+}
+
 /**
  * Flow time scatterplot: each item finished in the window by finish date and flow time, with the
  * p50/p85/p95 of all of them (flowTimeSummary) as lines. Point data carry the item for tooltips
@@ -104,15 +116,7 @@ export function scatterOption(points, summary) {
   const types = sorted(points.map((point) => point.flow_type));
   const option = base("How long do items take?", "Flow time: days from start to finish of each item done; lines: percentiles over all of them");
   option.legend = { top: 48, right: 16, data: types };
-  option.tooltip = {
-    trigger: "item",
-    confine: true,
-    formatter: (p) => {
-      const item = p.data.item;
-      return `<b>${escapeHtml(item.key)}</b> ${escapeHtml(item.flow_type)}<br>${escapeHtml(item.title)}<br>` +
-        `${item.days.toFixed(1)} days, finished ${escapeHtml(item.finished_at.slice(0, 10))}<br><i>click to open</i>`;
-    },
-  };
+  option.tooltip = itemTooltip((item) => `${item.days.toFixed(1)} days, finished ${escapeHtml(item.finished_at.slice(0, 10))}`);
   option.xAxis = { type: "time", name: "finish date", ...AXIS_NAME, nameGap: 30, axisLabel: { color: "#444" } };
   option.yAxis = { type: "value", name: "flow time (days)", ...AXIS_NAME, nameGap: 42, axisLabel: { color: "#444" } };
   const lines = [["p50", summary.p50_days], ["p85", summary.p85_days], ["p95", summary.p95_days]].filter(([, value]) => value !== null);
@@ -188,15 +192,7 @@ export function agingOption(items, bands, flowType = "") {
       : "Aging WIP: age of each item in progress by state (no finished items in the baseline for bands)",
   );
   option.legend = { top: 48, right: 16, data: types };
-  option.tooltip = {
-    trigger: "item",
-    confine: true,
-    formatter: (p) => {
-      const item = p.data.item;
-      return `<b>${escapeHtml(item.key)}</b> ${escapeHtml(item.flow_type)}<br>${escapeHtml(item.title)}<br>` +
-        `${item.age_days.toFixed(1)} days old, in ${escapeHtml(item.current_state)}<br><i>click to open</i>`;
-    },
-  };
+  option.tooltip = itemTooltip((item) => `${item.age_days.toFixed(1)} days old, in ${escapeHtml(item.current_state)}`);
   option.yAxis = { type: "value", name: "age (days since start)", ...AXIS_NAME, nameGap: 42, axisLabel: { color: "#444" } };
   // Points of one state spread across its column (deterministically, in their order) so they do not hide each other.
   const seen = new Map();

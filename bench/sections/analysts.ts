@@ -16,6 +16,7 @@ import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { seededStore } from "../seeded-store.ts";
 import type { BenchOptions, BenchResult } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "analysts";
 export const description = "analysts' SQL endpoint: a query's cost over the engine alone (<= +10%), and /flow answers under 20 concurrent analyst queries (p95 < 1 s)";
@@ -27,10 +28,6 @@ const PASSWORD = "bench-analyst-password";
 const QUERY = sqlFile("examples/flow_time_by_team_month.sql");
 const CONCURRENT = 20;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
 const sortedOf = (values: number[]) => [...values].sort((a, b) => a - b);
 const ms = (value: number) => Math.round(value * 10) / 10;
 

@@ -13,18 +13,13 @@ import { openStore } from "../../store/open.ts";
 import type { Store } from "../../store/store.ts";
 import { writeBenchJsonl } from "../generate.ts";
 import type { BenchOptions, BenchResult } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 const MB = 1_048_576;
 const DAY = 86_400_000;
 
 export const name = "core";
 export const description = "streaming import throughput and metric query latency on embedded chDB";
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[index] as number;
-}
 
 async function timeQuery(run: () => Promise<unknown>, repeats: number): Promise<{ p50: number; p95: number; max: number }> {
   await run(); // warm-up: first run loads parts and compiles

@@ -14,17 +14,13 @@ import * as metrics from "../../metrics/query.ts";
 import { openStore } from "../../store/open.ts";
 import { seededStore } from "../seeded-store.ts";
 import type { BenchOptions, BenchResult, BenchTarget } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "dashboard";
 export const description = "every dashboard view's data, the page's first render in headless Chromium, the digest chart";
 
 const DAY = 86_400_000;
 const CHROMIUM = process.env.FLOWPULSE_CHROMIUM ?? "/usr/bin/chromium";
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
-}
 
 async function timed(run: () => Promise<unknown>, repeats: number, warmups = 1): Promise<{ p50: number; p95: number }> {
   for (let i = 0; i < warmups; i++) await run();

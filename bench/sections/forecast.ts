@@ -10,16 +10,13 @@ import { addDays, backtest, simulateHowMany, simulateWhen } from "../../metrics/
 import { forecastHowMany, forecastWhen, localDay, throughputSeries } from "../../metrics/forecast-query.ts";
 import { seededStore } from "../seeded-store.ts";
 import type { BenchOptions, BenchResult } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "forecast";
 export const description = "10,000-trial forecast at 1M items (p95 < 300 ms, calibration included); backtest over a year (< 5 s)";
 
 const TRIALS = 10_000;
 const SCOPE = { team: "payments", flowType: "feature", timezone: "UTC" };
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
 
 async function timed(repeats: number, body: () => Promise<unknown> | unknown): Promise<{ p50: number; p95: number }> {
   await body();

@@ -26,6 +26,7 @@ import type { Store } from "../../store/store.ts";
 import { toClickHouseTime } from "../../core/time.ts";
 import { writeBenchJsonl } from "../generate.ts";
 import type { BenchOptions, BenchResult, BenchTarget } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "scale";
 export const description = "1M/10M/100M transitions: import vs the engine's own parse, 90-day metric queries vs direct queries, growth with history";
@@ -57,11 +58,6 @@ export interface SizeResult {
   queries: Record<string, { ours: Timing; ceiling: Timing }>;
   /** Per `/flow <metric>` answer (all of its queries, one after another). */
   answers: Record<string, Timing>;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 
 async function time(run: () => Promise<unknown>, repeats: number): Promise<Timing> {

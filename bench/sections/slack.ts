@@ -15,6 +15,7 @@ import type { Store } from "../../store/store.ts";
 import { sendSlashCommand, startSlackRecorder, type SlackRecorder } from "../../test/helpers/slack-recorder.ts";
 import { writeBenchJsonl } from "../generate.ts";
 import type { BenchOptions, BenchResult } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "slack";
 export const description = "/flow command: signed HTTP request to answer posted at response_url (p95 < 1 s)";
@@ -31,11 +32,6 @@ const COMMANDS = [
   "aging",
   "velocity team:payments defects since 2025-01-01",
 ];
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? (() => undefined);

@@ -22,6 +22,7 @@ import { openStore } from "../../store/open.ts";
 import type { Store } from "../../store/store.ts";
 import { startKafka, type KafkaBroker } from "../../test/helpers/kafka-broker.ts";
 import type { BenchOptions, BenchResult } from "../types.ts";
+import { percentile } from "../stats.ts";
 
 export const name = "stream";
 export const description =
@@ -32,11 +33,6 @@ const CHANNELS = ["web", "app", "marketplace"] as const;
 const WINDOW = 2_000; // orders in flight at once: their events interleave on the topic
 // Events of the path's own ceilings (decode alone, store alone): enough for a steady rate.
 const CEILING_EVENTS = Number(process.env.FLOWPULSE_BENCH_STREAM_CEILING_EVENTS ?? 1_000_000);
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
 
 /** The events of orders [start, end) entering STATUSES[s]: key and JSON value. */
 function orderMessages(start: number, end: number, s: number, base: number): { key: string; value: string }[] {
