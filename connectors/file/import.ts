@@ -63,8 +63,8 @@ export interface ImportSummary {
   items: number;
   transitions: number;
   /**
-   * Accepted records that repeated an earlier one of the same batch (same item_id; same item_id
-   * and event_id): written, but stored once. Repeats across batches, or of rows an earlier import
+   * Accepted records that repeated an earlier one of the same batch (a worker packet, or an
+   * engine chunk; same item_id; same item_id and event_id): written, but stored once. Repeats across batches, or of rows an earlier import
    * stored, replace the stored row and are not counted here.
    */
   repeats: { items: number; transitions: number };
