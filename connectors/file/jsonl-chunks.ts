@@ -33,13 +33,23 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
+
 /**
- * Byte sequences that send a line to the importer's own mapping. `null`: the engine reads a null
- * as "missing", the mapping refuses it. `\u`: an escape can spell a member name the engine would
- * then not recognise as the same. `"deleted"`: the engine reads 1 as true, the mapping wants a boolean.
- * Separators with nothing between them are checked apart (looseSeparators).
+ * What sends a line to the importer's own mapping instead of the engine, as one pattern so a
+ * chunk is scanned once (natively) rather than byte by byte in JavaScript:
+ * - a control character other than the line's own "\n" (JSON.parse refuses one raw in a string,
+ *   the engine keeps it);
+ * - a backslash not starting one of JSON's escapes `\" \\ \/ \b \f \n \r \t`, which includes
+ *   `\u`: the engine may read a bad escape as something else, and a `\u` escape can spell a
+ *   member name the engine would then not take for the same one. Found wherever it stands: a
+ *   backslash that is itself escaped (`\\u`) also matches, which only sends a good line the
+ *   slower way;
+ * - `null`: the engine reads a null as "missing", the mapping refuses it;
+ * - `"deleted"`: the engine reads 1 as true, the mapping wants a boolean;
+ * - a separator with nothing beside it (`,,` `,}` `,]` `{,` `[,`, spaces between): JSON.parse
+ *   refuses it, the engine's row reader skips it. Inside a string it is harmless but rare.
  */
-const UNTRUSTED = [Buffer.from("null"), Buffer.from("\\u"), Buffer.from('"deleted"')];
+const UNTRUSTED = /[\x00-\x09\x0b-\x1f]|\\(?:[^"\\/bfnrt]|$)|null|"deleted"|,[ ]*[,}\]]|[{[][ ]*,/g;
 
 /**
  * Reads `file` in chunks of about `chunkBytes`, cut after a "\n". A line longer than a chunk is
@@ -99,81 +109,62 @@ async function skipLine(handle: FileHandle, position: number): Promise<number> {
   }
 }
 
-/** Where each pattern next occurs at or after a position, found lazily as lines are passed. */
-class NextMatches {
-  private readonly next: number[];
+/** Where UNTRUSTED next matches at or after a position, found lazily as lines are passed. */
+class NextMatch {
+  private readonly pattern = new RegExp(UNTRUSTED);
+  private next = -1;
+  private searchedFrom = -1;
 
-  constructor(private readonly bytes: Buffer) {
-    this.next = UNTRUSTED.map((pattern) => bytes.indexOf(pattern));
-  }
+  /** The chunk as latin1 text: one character per byte, so a match's index is its byte offset. */
+  constructor(private readonly text: string) {}
 
-  /** True if any pattern occurs within bytes[start, end); positions are asked in increasing order. */
+  /** True if the pattern matches within [start, end); positions are asked in increasing order. */
   within(start: number, end: number): boolean {
-    let found = false;
-    for (let i = 0; i < UNTRUSTED.length; i++) {
-      let at = this.next[i] as number;
-      if (at !== -1 && at < start) {
-        at = this.bytes.indexOf(UNTRUSTED[i] as Buffer, start);
-        this.next[i] = at;
-      }
-      if (at !== -1 && at < end) found = true;
+    if (this.searchedFrom === -1 || (this.next !== -1 && this.next < start)) {
+      this.pattern.lastIndex = start;
+      this.next = this.pattern.exec(this.text)?.index ?? -1;
+      this.searchedFrom = start;
     }
-    return found;
+    // A match starting inside the line but reaching past it (`,` + `}` of the next line) cannot
+    // happen: lines are cut at "\n", which no branch of the pattern crosses.
+    return this.next !== -1 && this.next < end;
   }
 }
 
-const isJsonSpace = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a;
+const LINE_HEAD = Buffer.from('{"_line":', "latin1");
+const LINE_TAIL = Buffer.from(',"_end":', "latin1");
+const DIGITS = new Uint8Array(16);
 
-/**
- * True if a comma in bytes[from, end) has nothing before or after it: `,,`, `,}`, `,]`, `{,` or
- * `[,`, spaces allowed. JSON.parse refuses these; the engine's row reader skips them. Such bytes
- * inside a string are harmless but rare, so any occurrence sends the line to the mapping.
- */
-function looseSeparators(bytes: Buffer, from: number, end: number): boolean {
-  for (let comma = bytes.indexOf(0x2c, from); comma !== -1 && comma < end; comma = bytes.indexOf(0x2c, comma + 1)) {
-    let after = comma + 1;
-    while (after < end && isJsonSpace(bytes[after])) after += 1;
-    const next = bytes[after];
-    if (after >= end || next === 0x2c || next === CLOSE_BRACE || next === 0x5d) return true;
-    let before = comma - 1;
-    while (before >= from && isJsonSpace(bytes[before])) before -= 1;
-    const previous = bytes[before];
-    if (before < from || previous === OPEN_BRACE || previous === 0x5b) return true;
-  }
-  return false;
+/** Writes `n` (a line number) in decimal at `at`; returns the position after it. */
+function writeDecimal(out: Uint8Array, at: number, n: number): number {
+  let count = 0;
+  do {
+    DIGITS[count++] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  while (count > 0) out[at++] = DIGITS[--count] as number;
+  return at;
 }
 
-/** JSON's escapes other than \u (which never reaches the engine): `\" \\ \/ \b \f \n \r \t`. */
-const SIMPLE_ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
-
-/**
- * False if bytes[from, end) hold a control character (JSON.parse refuses one raw in a string, the
- * engine keeps it) or a backslash not starting one of JSON's escapes (the engine may read it as
- * something else).
- */
-function plainText(bytes: Buffer, from: number, end: number): boolean {
-  for (let i = from; i < end; i++) {
-    const b = bytes[i] as number;
-    if (b < 0x20) return false;
-    if (b === 0x5c) {
-      if (!SIMPLE_ESCAPES.has(bytes[i + 1] as number) || i + 1 >= end) return false;
-      i += 1;
-    }
-  }
-  return true;
+/** Copies a few bytes; for the short marks a loop costs less than a native copy's call. */
+function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i] as number;
+  return at;
 }
 
 /** Splits a chunk into lines and writes the ones the engine may take, each marked with its number. */
 function prepare(bytes: Buffer, start: number, firstLine: number): JsonlChunk {
   // One check for the whole chunk in the common case; line by line only if it fails.
   const allUtf8 = isUtf8(bytes);
-  const untrusted = new NextMatches(bytes);
+  const text = bytes.latin1Slice(0, bytes.length);
+  const untrusted = new NextMatch(text);
+  // Every line plus its marks: `{"_line":N,` and `,"_end":N}\n` add under 48 bytes to a line.
   let out = Buffer.allocUnsafe(bytes.length + (bytes.length >> 2) + 4096);
   let written = 0;
   let lineNo = firstLine;
   let lineCount = 0;
   for (let from = 0; from < bytes.length; lineNo++) {
-    const newline = bytes.indexOf(NEWLINE, from);
+    const newline = text.indexOf("\n", from);
     const next = newline === -1 ? bytes.length : newline + 1;
     let end = newline === -1 ? bytes.length : newline;
     if (end > from && bytes[end - 1] === RETURN) end -= 1;
@@ -184,21 +175,22 @@ function prepare(bytes: Buffer, start: number, firstLine: number): JsonlChunk {
       bytes[from] === OPEN_BRACE &&
       bytes[end - 1] === CLOSE_BRACE &&
       !untrusted.within(from, end) &&
-      !looseSeparators(bytes, from, end) &&
-      plainText(bytes, from, end) &&
       (allUtf8 || isUtf8(bytes.subarray(from, end)));
     if (offered) {
-      const head = `{"_line":${lineNo},`;
-      const tail = `,"_end":${lineNo}}\n`;
-      const need = head.length + (end - from - 2) + tail.length;
-      if (written + need > out.length) {
-        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, written + need));
+      if (written + (end - from) + 48 > out.length) {
+        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, written + (end - from) + 48));
         out.copy(grown, 0, 0, written);
         out = grown;
       }
-      written += out.write(head, written, "latin1");
-      written += bytes.copy(out, written, from + 1, end - 1);
-      written += out.write(tail, written, "latin1");
+      let at = writeDecimal(out, writeBytes(out, written, LINE_HEAD), lineNo);
+      out[at++] = 0x2c;
+      // A native copy: Buffer.copy's own overhead per call costs more than a line's bytes.
+      out.set(bytes.subarray(from + 1, end - 1), at);
+      at += end - from - 2;
+      at = writeDecimal(out, writeBytes(out, at, LINE_TAIL), lineNo);
+      out[at++] = CLOSE_BRACE;
+      out[at++] = NEWLINE;
+      written = at;
     }
     from = next;
   }

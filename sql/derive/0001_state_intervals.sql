@@ -7,6 +7,7 @@
 INSERT INTO state_intervals
     (item_id, event_id, seq, state, flow_state, prev_flow_state, after_start, final_terminal, entered_at, left_at,
      stream, team, flow_type, deleted, version, out_of_sequence_after)
+SETTINGS optimize_on_insert = 0
 SELECT
     t.item_id,
     t.event_id,

@@ -9,6 +9,7 @@ INSERT INTO item_flow
      pre_start_seconds, reopen_count, transition_count, deleted, version,
      state_names, state_flow_states, state_seconds, state_seconds_all, state_stays_after_start, state_last_left,
      wip_stay_states, wip_stay_entered_at, wip_stay_left_at)
+SETTINGS optimize_on_insert = 0
 SELECT
     s.item_id,
     i.source,
