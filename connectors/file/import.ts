@@ -496,6 +496,8 @@ class Importer {
       this.progress(file, bytesRead, totalBytes);
     } finally {
       await Promise.allSettled(this.inflight);
+      // Stopped early: the stages not yet copied go (their rows are stored by importing again).
+      await Promise.allSettled(this.sinks.map((sink) => sink.discardStaged()));
       await dropSpool(spoolDir);
     }
   }
@@ -505,6 +507,7 @@ class Importer {
     const store = this.store;
     const stage = `${STAGE_PREFIX}${process.pid}_${++stageSeq}`;
     await store.command(sqlFile("ingest/stage_create.sql"), { stage });
+    let handedOver = false;
     try {
       await store.command(sqlFile("ingest/stage_jsonl.sql"), { stage, file: spool });
       const [left] = await store.query<{ lines: (string | number)[] }>(sqlFile("ingest/stage_unstaged_lines.sql"), {
@@ -532,9 +535,11 @@ class Importer {
       this.repeats.items += Number(counts?.repeated_items ?? 0);
       this.repeats.transitions += Number(counts?.repeated_transitions ?? 0);
       await sink.reject(rejections);
-      await sink.writeStaged({ stage, firstVersion: fileVersion, ingestedAtMs: Date.now(), items, transitions });
+      handedOver = true;
+      // The sink copies stages into the tables a batch's worth at a time (see writeStaged).
+      await sink.writeStaged({ stage, firstVersion: fileVersion, items, transitions }, this.batchSize);
     } finally {
-      await store.command(sqlFile("ingest/stage_drop.sql"), { stage });
+      if (!handedOver) await store.command(sqlFile("ingest/stage_drop.sql"), { stage });
     }
   }
 

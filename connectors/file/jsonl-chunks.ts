@@ -156,7 +156,7 @@ function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
 function prepare(bytes: Buffer, start: number, firstLine: number): JsonlChunk {
   // One check for the whole chunk in the common case; line by line only if it fails.
   const allUtf8 = isUtf8(bytes);
-  const text = bytes.latin1Slice(0, bytes.length);
+  const text = bytes.toString("latin1");
   const untrusted = new NextMatch(text);
   // Every line plus its marks: `{"_line":N,` and `,"_end":N}\n` add under 48 bytes to a line.
   let out = Buffer.allocUnsafe(bytes.length + (bytes.length >> 2) + 4096);
