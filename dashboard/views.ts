@@ -121,13 +121,14 @@ function limitsFor(limits: readonly WipLimit[], filters: ResolvedFilters): WipLi
 async function overview(store: Store, filters: MetricFilters): Promise<Overview> {
   const current = metrics.resolveFilters(filters);
   const previous = metrics.previousWindow(filters);
-  // The WIP at the previous window's end is the last row of a one-day load ending there.
-  const previousEnd: MetricFilters = { ...previous, sinceMs: Math.max(previous.sinceMs, previous.untilMs - 1) };
-  const [figures, load, prevLoad] = await Promise.all([
-    metrics.overviewFigures(store, current),
-    metrics.load(store, current),
-    metrics.load(store, previousEnd),
-  ]);
+  // The WIP at the previous window's end (= this window's start) comes with this window's load.
+  const [figures, { days: load, atSince }] = await Promise.all([metrics.overviewFigures(store, current), metrics.loadWithStart(store, current)]);
+  // With no stay in this window there are no rows to carry it: a one-day load ending there says
+  // whether the previous window ended with nothing in progress (0) or had no stays at all (none).
+  const prevLoad: LoadRow[] =
+    load.length > 0
+      ? atSince.map(({ flow_type, wip }) => ({ day: "since", flow_type, wip }))
+      : await metrics.load(store, { ...previous, sinceMs: Math.max(previous.sinceMs, previous.untilMs - 1) });
   const whole = (window: "current" | "previous", type: string) => figures.find((r) => r.window === window && r.flow_type === type && r.period_start === "");
   const types = [...new Set([...figures.map((r) => r.flow_type).filter(Boolean), ...load.map((r) => r.flow_type), ...prevLoad.map((r) => r.flow_type)])].sort();
   const periods = [...new Set(figures.filter((r) => r.period_start !== "").map((r) => r.period_start))].sort();

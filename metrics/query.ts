@@ -133,8 +133,22 @@ export function efficiency(store: Store, filters: MetricFilters = {}): Promise<E
 }
 
 /** WIP at the end of each day of the window, per type (the last day: as of until). */
-export function load(store: Store, filters: MetricFilters = {}): Promise<LoadRow[]> {
-  return run<LoadRow>(store, "load.sql", filters);
+export async function load(store: Store, filters: MetricFilters = {}): Promise<LoadRow[]> {
+  return (await loadWithStart(store, filters)).days;
+}
+
+/**
+ * load()'s rows and, from the same pass over the stays, the WIP per type as of `since` (the
+ * previous window's end): for every type with a row, 0 when none of its items was in progress then.
+ */
+export async function loadWithStart(store: Store, filters: MetricFilters = {}): Promise<{ days: LoadRow[]; atSince: { flow_type: string; wip: number }[] }> {
+  const rows = await run<LoadRow & { wip_at_since: number }>(store, "load.sql", filters);
+  const atSince = new Map<string, number>();
+  for (const row of rows) atSince.set(row.flow_type, row.wip_at_since);
+  return {
+    days: rows.map(({ day, flow_type, wip }) => ({ day, flow_type, wip })),
+    atSince: [...atSince].map(([flow_type, wip]) => ({ flow_type, wip })),
+  };
 }
 
 /** Share of each type among the items finished in the window and among the WIP now. */

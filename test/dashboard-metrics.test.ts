@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransitionSchema, WorkItemSchema } from "../core/model.ts";
 import type { MetricFilters } from "../metrics/api.ts";
-import { agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, flowTimeSummary, load, overviewFigures, periodStart, previousWindow, velocity } from "../metrics/query.ts";
+import { agingBands, agingWip, cumulativeFlow, distributionOverTime, flowTimePoints, flowTimeSummary, load, loadWithStart, overviewFigures, periodStart, previousWindow, velocity } from "../metrics/query.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { opsHistories, SOFTWARE, transitionsOf, type History } from "./fixtures/metrics/histories.ts";
 import { freshStore } from "./helpers/store.ts";
@@ -25,6 +25,29 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fresh?.dispose();
+});
+
+describe("flow load with the WIP at the window's start", () => {
+  it("gives load's rows, and per type the WIP a one-day load ending at the start reports", async () => {
+    // Windows starting at midnight and within a day (Jan 4 12:00: A and B entered Review that
+    // day), across every type, per type and per team.
+    const starts = ["2024-01-01T00:00:00Z", "2024-01-04T12:00:00Z", "2024-01-05T09:30:00Z", "2024-01-26T00:00:00Z"].map(Date.parse);
+    let nonZero = 0;
+    for (const sinceMs of starts) {
+      for (const extra of [{}, { flowType: "feature" }, { team: "blue" }]) {
+        const filters: MetricFilters = { ...JAN, ...extra, sinceMs };
+        const { days, atSince } = await loadWithStart(fresh.store, filters);
+        expect(days).toEqual(await load(fresh.store, filters));
+        const oneDay = await load(fresh.store, { ...filters, sinceMs: sinceMs - 1, untilMs: sinceMs });
+        const lastDay = oneDay.at(-1)?.day;
+        const expected = new Map(oneDay.filter((r) => r.day === lastDay && r.wip > 0).map((r) => [r.flow_type, r.wip]));
+        const got = new Map(atSince.filter((r) => r.wip > 0).map((r) => [r.flow_type, r.wip]));
+        expect(got, new Date(sinceMs).toISOString()).toEqual(expected);
+        nonZero += got.size;
+      }
+    }
+    expect(nonZero, "some windows start with work in progress").toBeGreaterThan(3);
+  });
 });
 
 describe("cumulative flow", () => {

@@ -125,6 +125,9 @@ describe("JSONL read by the engine", () => {
     for (const chunkBytes of [64, 300, 1000]) {
       const { engine, workers } = await importBoth(`c${chunkBytes}`, TRICKY, chunkBytes);
       expect(engine.rows, `chunks of ${chunkBytes} bytes`).toEqual(workers.rows);
+      // Many chunks' stages wait in the sink and are copied together: none is left behind.
+      const [left] = await store.query<{ stages: string | number }>("SELECT count() AS stages FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'import_stage_')");
+      expect(Number(left?.stages), `stages left after chunks of ${chunkBytes} bytes`).toBe(0);
     }
   }, 240_000);
 

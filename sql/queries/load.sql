@@ -9,6 +9,10 @@
 -- wip_stay_* arrays: one row per item to read with FINAL, not one per stay (schema/0004).
 -- Days are Date32 and instants DateTime64, which hold every date the store does (1900..2299);
 -- Date and DateTime would wrap outside 1970..2149 and 1970..2106.
+-- From the same pass, wip_at_since: the WIP at `since` (on every row of its type), which the
+-- dashboard's overview sets beside the figure as the previous window's end, so that view reads
+-- every item once, not twice. Every stay WIP at `since` is among those read here: it ends at or
+-- after `since`, which is on the window's first day, and began before `until`.
 WITH
     toDate32({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
     toDate32({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
@@ -16,13 +20,15 @@ WITH
 SELECT
     toString(first_day + (position - 1)) AS day,
     flow_type,
-    toUInt32(wip) AS wip
+    toUInt32(wip) AS wip,
+    toUInt32(at_since) AS wip_at_since
 FROM
 (
     SELECT
         flow_type,
         sumMap([from_index, to_index], [stays, -stays]) AS changes,
-        arrayCumSum(arrayMap(i -> changes.2[indexOf(changes.1, i)], range(n_days))) AS per_day
+        arrayCumSum(arrayMap(i -> changes.2[indexOf(changes.1, i)], range(n_days))) AS per_day,
+        sum(stays_at_since) AS at_since
     FROM
     (
         -- Stays with the same first and last day are counted together: few distinct pairs.
@@ -32,7 +38,8 @@ FROM
             if(left_at IS NULL OR left_at >= {until:DateTime64(3, 'UTC')},
                n_days,
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_index,
-            toInt64(count()) AS stays
+            toInt64(count()) AS stays,
+            toInt64(countIf(entered_at < {since:DateTime64(3, 'UTC')} AND (left_at IS NULL OR left_at >= {since:DateTime64(3, 'UTC')}))) AS stays_at_since
         FROM item_flow FINAL
         ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
         WHERE deleted = 0
