@@ -75,7 +75,11 @@ export class ChdbStore implements Store {
   async insertLines(table: string, columns: readonly string[], lines: string | Uint8Array): Promise<void> {
     if (lines.length === 0) return;
     const values = typeof lines === "string" ? Buffer.from(lines) : lines;
-    await this.run((session) => session.insert({ table, values, format: "JSONCompactEachRow", columns }));
+    // No dedup while writing a replacing table: its reads are FINAL, or pick the newest version
+    // themselves (argMax by version), or only ask which keys or names exist, so a repeat within
+    // the block costs nothing but merge time, where the dedup cost every block of the stream's
+    // and the syncs' inserts CPU.
+    await this.run((session) => session.insert({ table, values, format: "JSONCompactEachRow", columns, settings: { optimize_on_insert: 0 } }));
   }
 
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
