@@ -155,6 +155,8 @@ export class FlowSink {
    * from here and drops it once copied.
    */
   async writeStaged(rows: StagedRows, copyFrom = 0): Promise<void> {
+    // A chunk whose every line was refused or blank: nothing to queue or copy.
+    if (rows.items === 0 && rows.transitions === 0) return this.dropStages([rows]);
     const previous = this.staged[0];
     // One copy statement versions all its stages from one base: a stage of another file waits for a copy of its own.
     if (previous && previous.firstVersion !== rows.firstVersion) await this.copyStaged();
