@@ -84,7 +84,8 @@ export class ChdbStore implements Store {
 
   async insertFile(table: string, columns: readonly string[], file: string): Promise<void> {
     // The file() table function takes its structure from the insertion table's listed columns.
-    await this.command(`${insertInto(table, columns)} SELECT * FROM file({file:String}, JSONCompactEachRow)`, { file });
+    // No dedup while writing, as insertLines (the parse workers' spooled rows are the same rows).
+    await this.command(`${insertInto(table, columns)} SETTINGS optimize_on_insert = 0 SELECT * FROM file({file:String}, JSONCompactEachRow)`, { file });
   }
 
   /** A session of its own per call: a person's query is rare, and its settings stay its own. */

@@ -113,18 +113,17 @@ async function skipLine(handle: FileHandle, position: number): Promise<number> {
 /** Where UNTRUSTED next matches at or after a position, found lazily as lines are passed. */
 class NextMatch {
   private readonly pattern = new RegExp(UNTRUSTED);
-  private next = -1;
-  private searchedFrom = -1;
+  /** The next match's offset; -1 for none to the chunk's end; undefined before the first search. */
+  private next: number | undefined;
 
   /** The chunk as latin1 text: one character per byte, so a match's index is its byte offset. */
   constructor(private readonly text: string) {}
 
   /** True if the pattern matches within [start, end); positions are asked in increasing order. */
   within(start: number, end: number): boolean {
-    if (this.searchedFrom === -1 || (this.next !== -1 && this.next < start)) {
+    if (this.next === undefined || (this.next !== -1 && this.next < start)) {
       this.pattern.lastIndex = start;
       this.next = this.pattern.exec(this.text)?.index ?? -1;
-      this.searchedFrom = start;
     }
     // A match starting inside the line but reaching past it (`,` + `}` of the next line) cannot
     // happen: lines are cut at "\n", which no branch of the pattern crosses.
