@@ -5,7 +5,7 @@
 -- Then the median and 85th percentile are taken over items (quantileExactInclusive). Only stays
 -- inside the flow time count: after the start (first move into active/waiting), or also before
 -- it under the 'created' rule. Done/canceled stays are never counted.
--- The per state totals are precomputed on item_flow (state_* arrays; derive/0003_item_flow.sql),
+-- The per state totals are precomputed on item_flow (state_* arrays; derive/0002_item_flow.sql),
 -- so this reads one row per item. Since after_start never goes back to 0, an item's last exit
 -- from a state is after the start whenever any of its stays there is.
 SELECT

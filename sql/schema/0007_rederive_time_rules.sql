@@ -1,4 +1,4 @@
--- Two derive rules changed in this release (sql/derive/0003_item_flow.sql): an open stay's missing
+-- Two derive rules changed in this release (sql/derive/0002_item_flow.sql): an open stay's missing
 -- end no longer travels as -1 ms, a real instant in 1969, so a stay that ended before 1970 no
 -- longer reads as open; and an item's created_at on item_flow is the earlier of its recorded
 -- creation and its first move. Only items with a move before 1970 or before their recorded

@@ -1,6 +1,6 @@
 -- Transitions kept but not applied: in a forward-only lifecycle (an order is never un-delivered),
 -- a move into an earlier stage recorded after a later one, e.g. `approved` after `delivered`. The
--- transition stays in `transitions`; it does not move the item back (see derive/0002_state_intervals_forward_only.sql).
+-- transition stays in `transitions`; it does not move the item back (see derive/0001_state_intervals.sql).
 CREATE OR REPLACE VIEW out_of_sequence_transitions AS
 SELECT
     item_id,

@@ -84,7 +84,7 @@ FROM
         groupArrayIf(toUnixTimestamp64Milli(entered_at), in_progress) AS wip_entered_ms,
         groupArrayIf(ifNull(toUnixTimestamp64Milli(left_at), toInt64(-9000000000000000)), in_progress) AS wip_left_ms
     FROM state_intervals FINAL
-    -- A transition kept out of sequence (derive/0002) is no stay.
+    -- A transition kept out of sequence (derive/0001) is no stay.
     WHERE item_id IN (SELECT item_id FROM refresh_queue WHERE batch_id = {batch_id:String}) AND out_of_sequence_after = ''
     GROUP BY item_id
 ) AS s
