@@ -14,8 +14,18 @@ const COMPACT_SQL: Record<string, string> = {
   item_flow: "ops/compact_item_flow.sql",
 };
 
-/** Compacts each derived table that has more than one part; returns the tables compacted. */
-export async function compactDerived(store: Store): Promise<string[]> {
+/**
+ * How far back a closed item's rows in open_wip may be dropped: before the oldest mark of a unit
+ * of work still pending (a derive in flight writes with a version above its unit's marks) and
+ * before ten minutes ago (a writer on another host, whose clock may run behind).
+ */
+const CLOCK_MARGIN_US = 10 * 60 * 1_000_000;
+
+/**
+ * Compacts each derived table that has more than one part, and drops open_wip's rows of items no
+ * longer in progress (schema/0009): returns the tables compacted.
+ */
+export async function compactDerived(store: Store, nowMs: number = Date.now()): Promise<string[]> {
   const spread = await store.query<{ table: string }>(sqlFile("ops/derived_parts.sql"));
   const compacted: string[] = [];
   for (const { table } of spread) {
@@ -24,5 +34,17 @@ export async function compactDerived(store: Store): Promise<string[]> {
     await store.command(sqlFile(file));
     compacted.push(table);
   }
+  if (await purgeClosedWip(store, nowMs)) compacted.push("open_wip");
   return compacted;
+}
+
+/** Drops open_wip's rows of the items that left progress before the cutoff; whether any were. */
+async function purgeClosedWip(store: Store, nowMs: number): Promise<boolean> {
+  const pending = await store.query<{ mark_version: string | number }>(sqlFile("ops/pending_batches.sql"));
+  const cutoff = Math.min(nowMs * 1000 - CLOCK_MARGIN_US, ...pending.map((batch) => Number(batch.mark_version)));
+  const params = { cutoff: Math.max(0, Math.floor(cutoff)) };
+  const [row] = await store.query<{ items: string | number }>(sqlFile("ops/closed_wip_count.sql"), params);
+  if (Number(row?.items ?? 0) === 0) return false;
+  await store.command(sqlFile("ops/purge_closed_wip.sql"), params);
+  return true;
 }
