@@ -1,7 +1,7 @@
 // open_wip (sql/schema/0009_open_wip.sql): the items in progress now, kept by a materialized view
 // of item_flow. Flow load, growing queues and cumulative flow read their open stays from it and
-// only the window's ended stays from item_flow; they must give what reading every item's stays
-// gave (test/fixtures/queries/*_every_item.sql, the formulation they replaced): as imported,
+// only the window's ended stays from item_flow, distribution and the aging charts their items in
+// progress; they must give what reading every item gave (test/fixtures/queries/*_every_item.sql, the formulation they replaced): as imported,
 // after random moves landing in parts of their own, when two writes of one item land out of
 // order, and after compaction drops the rows of items no longer in progress.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,7 +16,7 @@ import { toClickHouseTime } from "../core/time.ts";
 import { compactDerived } from "../pipeline/compact.ts";
 import { FlowSink } from "../pipeline/sink.ts";
 import { markBatch } from "../store/derive.ts";
-import { sqlFile } from "../store/sql.ts";
+import { splitStatements, sqlFile } from "../store/sql.ts";
 import type { QueryParams, Store } from "../store/store.ts";
 import { freshStore } from "./helpers/store.ts";
 
@@ -29,6 +29,9 @@ const reference = (name: string) => readFileSync(new URL(`./fixtures/queries/${n
 const LOAD_EVERY_ITEM = reference("load_every_item.sql");
 const QUEUES_EVERY_ITEM = reference("queue_growth_every_item.sql");
 const CFD_EVERY_ITEM = reference("cumulative_flow_every_item.sql");
+const DISTRIBUTION_EVERY_ITEM = reference("distribution_every_item.sql");
+const AGING_EVERY_ITEM = reference("aging_every_item.sql");
+const AGING_WIP_EVERY_ITEM = reference("aging_wip_every_item.sql");
 
 /** Windows and filters the two queries are compared on: long and short, zoned, filtered. */
 const CASES: { label: string; sinceMs: number; untilMs: number; tz: string; team?: string; flowType?: string }[] = [
@@ -42,7 +45,23 @@ function paramsOf(c: (typeof CASES)[number], growthWeeks: number): QueryParams {
   return {
     stream: "", team: c.team ?? "", flow_type: c.flowType ?? "", since: toClickHouseTime(c.sinceMs), until: toClickHouseTime(c.untilMs),
     period: "week", tz: c.tz, flow_time_start: "first_active", growth_weeks: growthWeeks,
+    // Aging's baseline ends now, long after the data: a baseline reaching back into it.
+    percentile: 0.85, baseline_days: 800, limit: 100_000,
   };
+}
+
+/**
+ * Rows with an age counted up to now64(): the same items with the same fields, and ages equal to
+ * within the ~9 s of a 4-decimal day (the two reads run moments apart, so two items of nearly
+ * equal age may swap places: rows are compared by item).
+ */
+function expectSameAging(ours: Record<string, unknown>[], reference: Record<string, unknown>[], label: string): void {
+  expect(ours.length, label).toBeGreaterThan(0);
+  const byItem = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => String(a.item_id).localeCompare(String(b.item_id)));
+  const withoutAge = (rows: Record<string, unknown>[]) => rows.map(({ age_days: _age, ...row }) => row);
+  const [mine, theirs] = [byItem(ours), byItem(reference)];
+  expect(withoutAge(mine), label).toEqual(withoutAge(theirs));
+  for (const [i, row] of mine.entries()) expect(Math.abs(Number(row.age_days) - Number(theirs[i]?.age_days)), label).toBeLessThan(0.001);
 }
 
 let store: Store;
@@ -74,6 +93,13 @@ async function expectSameAsEveryItem(): Promise<void> {
     expect(load.length, c.label).toBeGreaterThan(0);
     expect(load, `${c.label}, flow load`).toEqual(await store.query(LOAD_EVERY_ITEM, params));
     expect(await store.query(sqlFile("queries/cumulative_flow.sql"), params), `${c.label}, cumulative flow`).toEqual(await store.query(CFD_EVERY_ITEM, params));
+    expect(await store.query(sqlFile("queries/distribution.sql"), params), `${c.label}, distribution`).toEqual(await store.query(DISTRIBUTION_EVERY_ITEM, params));
+    expectSameAging(
+      await store.query(sqlFile("queries/aging.sql"), params), await store.query(AGING_EVERY_ITEM, params), `${c.label}, aging`,
+    );
+    expectSameAging(
+      await store.query(sqlFile("queries/aging_wip.sql"), params), await store.query(AGING_WIP_EVERY_ITEM, params), `${c.label}, aging WIP`,
+    );
   }
 }
 
@@ -87,10 +113,13 @@ async function expectOpenWipMatchesItemFlow(): Promise<void> {
   const fromOpenWip = await store.query("SELECT item_id, flow_type, state, toString(entered_at) AS entered_at FROM open_wip FINAL ORDER BY item_id");
   expect(fromOpenWip.length).toBeGreaterThan(0);
   expect(fromOpenWip).toEqual(fromItemFlow);
+  // The same items as flow_items' status 'wip' (open, currently active or waiting).
+  const wip = await store.query<{ item_id: string }>("SELECT item_id FROM flow_items WHERE status = 'wip' ORDER BY item_id");
+  expect(wip.map((row) => row.item_id)).toEqual(fromOpenWip.map((row) => (row as { item_id: string }).item_id));
 }
 
 describe("open_wip", () => {
-  it("gives every item's open stay, and load, growing queues and cumulative flow as reading every item did, as imported", async () => {
+  it("gives every item's open stay, and load, growing queues, cumulative flow, distribution and aging as reading every item did, as imported", async () => {
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
   });
@@ -203,4 +232,15 @@ describe("open_wip", () => {
     expect(itemFlow.length).toBeGreaterThan(0);
     expect(Number(itemFlow.at(-1)?.[1])).toBeLessThanOrEqual(Math.ceil(Number(itemFlow[0]?.[2]) / 2));
   }, 120_000);
+
+  it("is filled from item_flow when a store made before it is upgraded", async () => {
+    // Migration 0009's last statement fills the new table from the items already derived.
+    const fill = splitStatements(sqlFile("schema/0009_open_wip.sql")).at(-1)!;
+    expect(fill).toMatch(/^-- The items already derived/);
+    await store.command("TRUNCATE TABLE open_wip");
+    expect(await store.query("SELECT item_id FROM open_wip FINAL LIMIT 1")).toEqual([]);
+    await store.command(fill);
+    await expectOpenWipMatchesItemFlow();
+    await expectSameAsEveryItem();
+  });
 });

@@ -90,13 +90,18 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         // A first visit (a fresh browser context: nothing cached, ECharts' 1 MB script parsed) and
         // a return visit (the same context: the assets cached), each after one visit that warms
         // the store's caches.
-        const firstRender = async (context: Awaited<ReturnType<typeof browser.newContext>>) => {
+        // Opening a tab starts Chromium's renderer processes (three per tab here), about 1.5
+        // CPU-seconds that run on into the navigation and share the two cores with the server.
+        // The target is measured that way; `settleMs` opens the tab first and navigates once it is
+        // idle, as a browser on another machine would leave the server its cores (informational).
+        const firstRender = async (context: Awaited<ReturnType<typeof browser.newContext>>, settleMs = 0) => {
           const page = await context.newPage();
           firstVisits += 1;
           page.on("request", (request) => {
             if (new URL(request.url()).pathname === "/api/view/overview") overviewRequests += 1;
           });
           await page.setViewportSize({ width: 1280, height: 900 });
+          if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
           await page.goto(server.url);
           await page.waitForFunction(() => document.body.dataset.firstRenderMs !== undefined, undefined, { timeout: 60_000 });
           const ms = Number(await page.evaluate(() => document.body.dataset.firstRenderMs));
@@ -108,18 +113,25 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         await firstRender(returning);
         const cold: number[] = [];
         const warm: number[] = [];
+        const settled: number[] = [];
         for (let i = 0; i < visits; i++) {
           const context = await browser.newContext();
           cold.push(await firstRender(context));
           await context.close();
           warm.push(await firstRender(returning));
+          const another = await browser.newContext();
+          settled.push(await firstRender(another, 2_000));
+          await another.close();
         }
         cold.sort((a, b) => a - b);
         warm.sort((a, b) => a - b);
+        settled.sort((a, b) => a - b);
         figures["first render, first visit p50 ms"] = percentile(cold, 0.5);
         figures["first render, first visit p95 ms"] = percentile(cold, 0.95);
         figures["first render, return visit p50 ms"] = percentile(warm, 0.5);
         figures["first render, return visit p95 ms"] = percentile(warm, 0.95);
+        figures["first render, first visit in a tab opened beforehand p50 ms"] = percentile(settled, 0.5);
+        figures["first render, first visit in a tab opened beforehand p95 ms"] = percentile(settled, 0.95);
         figures["overview data requests per visit"] = Math.round((overviewRequests / firstVisits) * 100) / 100;
         targets.push({ name: "overview first meaningful render, first visit p95 (ms)", value: percentile(cold, 0.95), target: "< 1500", pass: percentile(cold, 0.95) < 1500 });
       } finally {

@@ -3,7 +3,9 @@
 -- finished 'done' in the last {baseline_days} days. Age and flow time use the same start rule.
 -- Types with no finished item in the baseline have no threshold, so their items are not listed.
 -- The stream/team filters apply to both the WIP and the baseline. Listed most overdue first
--- (age / threshold), at most {limit} items.
+-- (age / threshold), at most {limit} items. The items in WIP come from open_wip (schema/0009),
+-- the baseline from flow_items through item_flow's finished_window index, so neither part reads
+-- every item.
 SELECT
     w.item_id AS item_id,
     w.key AS key,
@@ -17,13 +19,12 @@ SELECT
 FROM
 (
     SELECT
-        item_id, key, title, url, flow_type, team, current_state,
+        item_id, key, title, url, flow_type, team, toString(state) AS current_state,
         dateDiff('millisecond',
                  if({flow_time_start:String} = 'created', created_at, assumeNotNull(started_at)),
                  now64(3)) / 86400000 AS age_days
-    FROM flow_items
-    WHERE status = 'wip'
-      AND ({stream:String} = '' OR stream = {stream:String})
+    FROM open_wip FINAL
+    WHERE ({stream:String} = '' OR stream = {stream:String})
       AND ({team:String} = '' OR team = {team:String})
       AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
 ) AS w
@@ -36,6 +37,7 @@ INNER JOIN
     FROM flow_items
     WHERE outcome = 'done'
       AND finished_at >= now64(3) - toIntervalDay({baseline_days:UInt32})
+      AND assumeNotNull(finished_at) >= now64(3) - toIntervalDay({baseline_days:UInt32})
       AND if({flow_time_start:String} = 'created', flow_seconds_from_created, flow_seconds) IS NOT NULL
       AND ({stream:String} = '' OR stream = {stream:String})
       AND ({team:String} = '' OR team = {team:String})
