@@ -6,7 +6,7 @@
 -- rows of a day add up to load.sql's WIP that day, and the last 'done' row equals the window's
 -- velocity (delivered_items' rule: outcome 'done', finished in [since, until)).
 -- rank orders the states as items move through them: the mean position of the state's stays in
--- their items' histories (wip_stay_* arrays are in history order), over the stays in the window.
+-- their items' histories (wip_stays' position), over the stays in the window.
 WITH
     toDate32({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
     toDate32({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
@@ -35,30 +35,9 @@ FROM
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_index,
             toInt64(count()) AS stays,
             toFloat64(sum(position)) AS position_sum
-        FROM
-        (
-            -- Stays that ended, of the items that left some state in the window, and stays
-            -- still open, as in load.sql.
-            SELECT state, entered_at, left_at, position
-            FROM item_flow FINAL
-            ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at,
-                       arrayEnumerate(wip_stay_states) AS position
-            WHERE deleted = 0
-              AND arrayMax(state_last_left) >= toDateTime64(first_day, 3, {tz:String})
-              AND left_at IS NOT NULL
-              AND left_at >= toDateTime64(first_day, 3, {tz:String})
-              AND entered_at < {until:DateTime64(3, 'UTC')}
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-            UNION ALL
-            SELECT state, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at, position
-            FROM open_wip FINAL
-            WHERE entered_at < {until:DateTime64(3, 'UTC')}
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-        )
+        FROM wip_stays(
+            since = toTimeZone(toDateTime64(first_day, 3, {tz:String}), 'UTC'), until = {until:DateTime64(3, 'UTC')},
+            stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String})
         GROUP BY state, from_index, to_index
     )
     GROUP BY state

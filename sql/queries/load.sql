@@ -5,10 +5,8 @@
 -- is the WIP as of `until`.
 -- One pass over the stays overlapping the window: each adds +1 on the day it began and -1 on the
 -- day it ended; a running sum over the days gives the WIP, and days without change read as the
--- sum so far (zero-filled when nothing was in progress). Ended stays come from item_flow's
--- wip_stay_* arrays (one row per item to read with FINAL, not one per stay: schema/0004) of the
--- items that left a state in the window, and open stays from open_wip (schema/0009), so the
--- query reads the window's items and those in progress now, not every item ever stored.
+-- sum so far (zero-filled when nothing was in progress). The stays come from the wip_stays view
+-- (views/0006): the window's ended stays and the open ones, not every item ever stored.
 -- Days are Date32 and instants DateTime64, which hold every date the store does (1900..2299);
 -- Date and DateTime would wrap outside 1970..2149 and 1970..2106.
 -- From the same pass, wip_at_since: the WIP at `since` (on every row of its type), which the
@@ -42,30 +40,9 @@ FROM
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_index,
             toInt64(count()) AS stays,
             toInt64(countIf(entered_at < {since:DateTime64(3, 'UTC')} AND (left_at IS NULL OR left_at >= {since:DateTime64(3, 'UTC')}))) AS stays_at_since
-        FROM
-        (
-            -- Stays that ended: from item_flow, only items that left some state since the
-            -- window's first day (the state_left_window index skips the granules of the rest).
-            SELECT flow_type, entered_at, left_at
-            FROM item_flow FINAL
-            ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
-            WHERE deleted = 0
-              AND arrayMax(state_last_left) >= toDateTime64(first_day, 3, {tz:String})
-              AND left_at IS NOT NULL
-              AND left_at >= toDateTime64(first_day, 3, {tz:String})
-              AND entered_at < {until:DateTime64(3, 'UTC')}
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-            UNION ALL
-            -- Stays still open: one row per item in progress now (schema/0009).
-            SELECT flow_type, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at
-            FROM open_wip FINAL
-            WHERE entered_at < {until:DateTime64(3, 'UTC')}
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-        )
+        FROM wip_stays(
+            since = toTimeZone(toDateTime64(first_day, 3, {tz:String}), 'UTC'), until = {until:DateTime64(3, 'UTC')},
+            stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String})
         GROUP BY flow_type, from_index, to_index
     )
     GROUP BY flow_type

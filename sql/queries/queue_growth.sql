@@ -5,9 +5,9 @@
 -- which on local dates reads: entry day < Monday <= exit day.
 -- weeks_growing is the length of the run of increases ending at the last week end (looking back
 -- at most max(12, growth_weeks) weeks), queue_now the count at that week end and queue_before
--- the count at the week end where the run began. The stays come from item_flow's wip_stay_*
--- arrays and open_wip, as in load.sql. Days are Date32 (the Monday found by day arithmetic) and instants
--- DateTime64, as in load.sql, so every date the store holds is counted where it belongs.
+-- the count at the week end where the run began. The stays come from the wip_stays view, as in
+-- load.sql. Days are Date32 (the Monday found by day arithmetic) and instants DateTime64, as in
+-- load.sql, so every date the store holds is counted where it belongs.
 WITH
     greatest(toUInt32(12), {growth_weeks:UInt32}) AS lookback,
     toDate32({until:DateTime64(3, 'UTC')}, {tz:String}) AS until_day,
@@ -37,29 +37,10 @@ FROM
             if(left_at IS NULL, toInt64(7 * lookback + 1),
                least(toInt64(7 * lookback + 1), toInt64(dateDiff('day', first_monday, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_day,
             toInt64(count()) AS stays
-        FROM
-        (
-            -- Stays that ended, of the items that left some state since the first week end
-            -- looked at, and stays still open, as in load.sql.
-            SELECT state, entered_at, left_at
-            FROM item_flow FINAL
-            ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
-            WHERE deleted = 0
-              AND arrayMax(state_last_left) >= toDateTime64(first_monday, 3, {tz:String})
-              AND left_at IS NOT NULL
-              AND left_at >= toDateTime64(first_monday, 3, {tz:String})
-              AND entered_at < toDateTime64(last_monday, 3, {tz:String})
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-            UNION ALL
-            SELECT state, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at
-            FROM open_wip FINAL
-            WHERE entered_at < toDateTime64(last_monday, 3, {tz:String})
-              AND ({stream:String} = '' OR stream = {stream:String})
-              AND ({team:String} = '' OR team = {team:String})
-              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
-        )
+        FROM wip_stays(
+            since = toTimeZone(toDateTime64(first_monday, 3, {tz:String}), 'UTC'),
+            until = toTimeZone(toDateTime64(last_monday, 3, {tz:String}), 'UTC'),
+            stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String})
         GROUP BY state, from_day, to_day
     )
     GROUP BY state
