@@ -3,20 +3,27 @@
 -- before the instant and had not ended before it (entered_at < instant <= left_at). The instant
 -- of a day is the next local midnight, or `until` for the last, unfinished day, so the last row
 -- is the WIP as of `until`.
--- One pass over the stays overlapping the window: each adds +1 on the day it began and -1 on the
--- day it ended; a running sum over the days gives the WIP, and days without change read as the
--- sum so far (zero-filled when nothing was in progress). The stays come from the wip_stays view
--- (views/0006): the window's ended stays and the open ones, not every item ever stored.
+-- One pass over the WIP spans overlapping the window: each adds +1 on the day it began and -1 on
+-- the day it ended; a running sum over the days gives the WIP, and days without change read as
+-- the sum so far (zero-filled when nothing was in progress). A span is a run of an item's ended
+-- active and waiting stays, each beginning when the one before ended (In progress -> Review ->
+-- Testing is one span): the -1 and +1 where two such stays meet cancel on the same day, so the
+-- run counts as one, and the window's items have about a third as many spans as stays to group.
+-- Ended spans come from item_flow's wip_stay_* arrays, read only for items that left some state
+-- since the window's first day (as in the wip_stays view, views/0006, whose index this uses);
+-- open stays come from open_wip, each on its own: where one follows an ended stay, that stay's
+-- span ends (-1) on the day the open one begins (+1). Not every item ever stored is read.
 -- Days are Date32 and instants DateTime64, which hold every date the store does (1900..2299);
 -- Date and DateTime would wrap outside 1970..2149 and 1970..2106.
 -- From the same pass, wip_at_since: the WIP at `since` (on every row of its type), which the
 -- dashboard's overview sets beside the figure as the previous window's end, so that view reads
--- every item once, not twice. Every stay WIP at `since` is among those read here: it ends at or
+-- every item once, not twice. Every span or stay WIP at `since` is among those read here: it ends at or
 -- after `since`, which is on the window's first day, and began before `until`.
 WITH
     toDate32({since:DateTime64(3, 'UTC')}, {tz:String}) AS first_day,
     toDate32({until:DateTime64(3, 'UTC')} - toIntervalMillisecond(1), {tz:String}) AS last_day,
-    toInt64(dateDiff('day', first_day, last_day) + 1) AS n_days
+    toInt64(dateDiff('day', first_day, last_day) + 1) AS n_days,
+    toTimeZone(toDateTime64(first_day, 3, {tz:String}), 'UTC') AS first_instant
 SELECT
     toString(first_day + (position - 1)) AS day,
     flow_type,
@@ -31,7 +38,6 @@ FROM
         sum(stays_at_since) AS at_since
     FROM
     (
-        -- Stays with the same first and last day are counted together: few distinct pairs.
         SELECT
             flow_type,
             greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(entered_at, {tz:String})))) AS from_index,
@@ -40,9 +46,36 @@ FROM
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), {tz:String}))))) AS to_index,
             toInt64(count()) AS stays,
             toInt64(countIf(entered_at < {since:DateTime64(3, 'UTC')} AND (left_at IS NULL OR left_at >= {since:DateTime64(3, 'UTC')}))) AS stays_at_since
-        FROM wip_stays(
-            since = toTimeZone(toDateTime64(first_day, 3, {tz:String}), 'UTC'), until = {until:DateTime64(3, 'UTC')},
-            stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String})
+        FROM
+        (
+            -- The spans of each item's ended stays: one starts where a stay does not begin as the
+            -- one before it ended, and ends where the next does not begin as it ends.
+            SELECT flow_type, entered_at, CAST(left_at AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM
+            (
+                SELECT flow_type,
+                       arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at) AS ended_in,
+                       arrayMap(l -> assumeNotNull(l), arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)) AS ended_out
+                FROM item_flow FINAL
+                WHERE deleted = 0
+                  AND arrayMax(state_last_left) >= first_instant
+                  AND ({stream:String} = '' OR stream = {stream:String})
+                  AND ({team:String} = '' OR team = {team:String})
+                  AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
+            )
+            ARRAY JOIN
+                arrayFilter((e, i) -> i = 1 OR e != ended_out[i - 1], ended_in, arrayEnumerate(ended_in)) AS entered_at,
+                arrayFilter((l, i) -> i = length(ended_out) OR l != ended_in[i + 1], ended_out, arrayEnumerate(ended_out)) AS left_at
+            WHERE left_at >= first_instant AND entered_at < {until:DateTime64(3, 'UTC')}
+            UNION ALL
+            -- The stays still open (views/0006 reads them the same way).
+            SELECT flow_type, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM open_wip FINAL
+            WHERE entered_at < {until:DateTime64(3, 'UTC')}
+              AND ({stream:String} = '' OR stream = {stream:String})
+              AND ({team:String} = '' OR team = {team:String})
+              AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
+        )
         GROUP BY flow_type, from_index, to_index
     )
     GROUP BY flow_type
