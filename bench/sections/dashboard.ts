@@ -54,8 +54,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const filters: MetricFilters = { timezone: "UTC", sinceMs: seeded.endMs - 90 * DAY, untilMs: seeded.endMs, period: "week" };
     const context = { store, wipLimits: [], pointsLimit: 5_000 };
     let worst = 0;
+    // The target is a p95: by nearest rank, 10 samples give their maximum, which one hiccup of the
+    // machine decides; 20 give the second highest.
+    const viewRepeats = Math.max(20, repeats);
+    figures["view data samples per view"] = viewRepeats;
     for (const view of VIEW_NAMES) {
-      const { p50, p95 } = await timed(() => viewData(view as ViewName, filters, context), repeats);
+      const { p50, p95 } = await timed(() => viewData(view as ViewName, filters, context), viewRepeats);
       figures[`${view} p50 ms`] = p50;
       figures[`${view} p95 ms`] = p95;
       worst = Math.max(worst, p95);
