@@ -66,12 +66,12 @@ export async function computeAnswer(
   const slowestList = async () => refLines(await metrics.slowest(filters, 5), "flow time");
   const oldestList = async () => refLines(await metrics.oldest(filters, 5), "in progress");
 
+  // Each answer's queries are independent: they run side by side on the store's sessions.
   switch (metric) {
     case "velocity": {
-      const now = await metrics.velocity(whole);
-      const before = await metrics.velocity({ ...previous, period: whole.period });
-      const slowest = await slowestList();
-      const oldest = await oldestList();
+      const [now, before, slowest, oldest] = await Promise.all([
+        metrics.velocity(whole), metrics.velocity({ ...previous, period: whole.period }), slowestList(), oldestList(),
+      ]);
       const byType = sumBy(now, (row) => row.flow_type, (row) => row.items);
       return {
         ...base,
@@ -91,10 +91,9 @@ export async function computeAnswer(
     case "time": {
       // Percentiles over all items of the window (they do not add up from per-type or per-period
       // rows); the headline is the p85 teams forecast with, compared with the window before.
-      const now = await metrics.flowTimeSummary(filters);
-      const before = await metrics.flowTimeSummary(previous);
-      const slowest = await slowestList();
-      const series = filters.period ? await metrics.flowTime(filters) : [];
+      const [now, before, slowest, series] = await Promise.all([
+        metrics.flowTimeSummary(filters), metrics.flowTimeSummary(previous), slowestList(), filters.period ? metrics.flowTime(filters) : [],
+      ]);
       const none = now.items === 0 || now.p85_days === null;
       return {
         ...base,
@@ -110,8 +109,7 @@ export async function computeAnswer(
       };
     }
     case "efficiency": {
-      const now = await metrics.efficiency(whole);
-      const before = await metrics.efficiency({ ...previous, period: whole.period });
+      const [now, before, slowest] = await Promise.all([metrics.efficiency(whole), metrics.efficiency({ ...previous, period: whole.period }), slowestList()]);
       const ratio = (rows: typeof now) => {
         const active = total(rows, (row) => row.active_days);
         const flow = active + total(rows, (row) => row.wait_days);
@@ -119,7 +117,6 @@ export async function computeAnswer(
       };
       const types = [...new Set(now.map((row) => row.flow_type))];
       const value = ratio(now);
-      const slowest = await slowestList();
       return {
         ...base,
         value: Number.isFinite(value) ? value : 0,
@@ -139,9 +136,7 @@ export async function computeAnswer(
       };
     }
     case "load": {
-      const now = await metrics.load(filters);
-      const before = await metrics.load(previous);
-      const oldest = await oldestList();
+      const [now, before, oldest] = await Promise.all([metrics.load(filters), metrics.load(previous), oldestList()]);
       const lastDay = (rows: typeof now) => rows.reduce((max, row) => (row.day > max ? row.day : max), "");
       const wipOn = (rows: typeof now, day: string) => total(rows.filter((row) => row.day === day), (row) => row.wip);
       const today = lastDay(now);

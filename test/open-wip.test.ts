@@ -32,6 +32,7 @@ const CFD_EVERY_ITEM = reference("cumulative_flow_every_item.sql");
 const DISTRIBUTION_EVERY_ITEM = reference("distribution_every_item.sql");
 const AGING_EVERY_ITEM = reference("aging_every_item.sql");
 const AGING_WIP_EVERY_ITEM = reference("aging_wip_every_item.sql");
+const ITEMS_BEHIND_EVERY_ITEM = reference("items_behind_every_item.sql");
 
 /** Windows and filters the two queries are compared on: long and short, zoned, filtered. */
 const CASES: { label: string; sinceMs: number; untilMs: number; tz: string; team?: string; flowType?: string }[] = [
@@ -55,13 +56,13 @@ function paramsOf(c: (typeof CASES)[number], growthWeeks: number): QueryParams {
  * within the ~9 s of a 4-decimal day (the two reads run moments apart, so two items of nearly
  * equal age may swap places: rows are compared by item).
  */
-function expectSameAging(ours: Record<string, unknown>[], reference: Record<string, unknown>[], label: string): void {
+function expectSameAging(ours: Record<string, unknown>[], reference: Record<string, unknown>[], label: string, ageField = "age_days"): void {
   expect(ours.length, label).toBeGreaterThan(0);
   const byItem = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => String(a.item_id).localeCompare(String(b.item_id)));
-  const withoutAge = (rows: Record<string, unknown>[]) => rows.map(({ age_days: _age, ...row }) => row);
+  const withoutAge = (rows: Record<string, unknown>[]) => rows.map(({ [ageField]: _age, ...row }) => row);
   const [mine, theirs] = [byItem(ours), byItem(reference)];
   expect(withoutAge(mine), label).toEqual(withoutAge(theirs));
-  for (const [i, row] of mine.entries()) expect(Math.abs(Number(row.age_days) - Number(theirs[i]?.age_days)), label).toBeLessThan(0.001);
+  for (const [i, row] of mine.entries()) expect(Math.abs(Number(row[ageField]) - Number(theirs[i]?.[ageField])), label).toBeLessThan(0.001);
 }
 
 let store: Store;
@@ -99,6 +100,11 @@ async function expectSameAsEveryItem(): Promise<void> {
     );
     expectSameAging(
       await store.query(sqlFile("queries/aging_wip.sql"), params), await store.query(AGING_WIP_EVERY_ITEM, params), `${c.label}, aging WIP`,
+    );
+    // The oldest items in progress, behind the bot's and the CLI's figures (every one: no limit).
+    const oldest = { ...params, which: "oldest" };
+    expectSameAging(
+      await store.query(sqlFile("queries/items_behind.sql"), oldest), await store.query(ITEMS_BEHIND_EVERY_ITEM, oldest), `${c.label}, oldest items`, "days",
     );
   }
 }

@@ -1,6 +1,7 @@
 -- The items behind a figure, for links: {which} = 'slowest' lists the items finished 'done' in
 -- [since, until) with the longest flow time; 'oldest' lists the items in WIP now by age. Days use
--- the configured start rule, as the flow time and aging metrics do.
+-- the configured start rule, as the flow time and aging metrics do. The items in WIP come from
+-- open_wip (schema/0009), as aging's do, so 'oldest' reads the items in progress, not every item.
 SELECT item_id, key, title, url, flow_type, round(days, 4) AS days
 FROM
 (
@@ -15,9 +16,8 @@ FROM
            dateDiff('millisecond',
                     if({flow_time_start:String} = 'created', created_at, assumeNotNull(started_at)),
                     now64(3)) / 86400000 AS days
-    FROM flow_items
+    FROM open_wip FINAL
     WHERE {which:String} = 'oldest'
-      AND status = 'wip'
       AND ({stream:String} = '' OR stream = {stream:String})
       AND ({team:String} = '' OR team = {team:String})
       AND ({flow_type:String} = '' OR flow_type = {flow_type:String})
