@@ -1,7 +1,7 @@
 // Turns a parsed `/flow` command into a MetricAnswer by asking the metric API for this window and
 // the same-length window before it. Counts are summed from the API's per-type rows; flow time
-// percentiles come from the API's whole-window summary (percentiles cannot be summed). Queries run
-// one after another: the embedded store serves one query at a time anyway.
+// percentiles come from the API's whole-window summary (percentiles cannot be summed). An answer's
+// queries are independent and run side by side, on the store's two sessions when it is embedded.
 import type { AgingRow, BottleneckReport, FlowTimeRow, ItemRef, MetricFilters, MetricName, Period, QueueGrowthRow } from "../metrics/api.ts";
 import type { ItemLine, MetricAnswer } from "./blocks/answer.ts";
 import { formatCount, formatDays, formatPercent } from "./blocks/format.ts";
@@ -66,7 +66,6 @@ export async function computeAnswer(
   const slowestList = async () => refLines(await metrics.slowest(filters, 5), "flow time");
   const oldestList = async () => refLines(await metrics.oldest(filters, 5), "in progress");
 
-  // Each answer's queries are independent: they run side by side on the store's sessions.
   switch (metric) {
     case "velocity": {
       const [now, before, slowest, oldest] = await Promise.all([

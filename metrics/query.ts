@@ -176,13 +176,12 @@ export function growingQueues(store: Store, filters: MetricFilters = {}): Promis
 }
 
 /**
- * The three bottleneck signals together, one after another: each query already uses both cores,
- * so side by side is no faster. Measured again at 1M items now that the embedded store really can
- * run them side by side (store/bind.ts): 546 ms p95 together against 65 + 140 + 230 ms alone.
+ * The three bottleneck signals together, side by side on the store's two sessions: 0.27-0.32 s
+ * against 0.33-0.47 s in a row at 1M items (session 11). When every query still read every item,
+ * side by side had measured no faster (546 ms p95 against 65 + 140 + 230 ms alone). The
+ * dashboard's bottleneck view and the bot's /flow bottlenecks wait for all three.
  */
 export async function bottlenecks(store: Store, filters: MetricFilters = {}): Promise<BottleneckReport> {
-  // Side by side on the store's two sessions: 0.3 s against 0.35-0.47 s in a row at 1M items
-  // (the dashboard's bottleneck view and the bot's /flow bottlenecks wait for all three).
   const [timeInStateRows, agingRows, queues] = await Promise.all([timeInState(store, filters), aging(store, filters), growingQueues(store, filters)]);
   return { timeInState: timeInStateRows, aging: agingRows, growingQueues: queues };
 }

@@ -56,7 +56,7 @@ export interface SizeResult {
   compactSeconds: number;
   /** Per metric: our path and its direct query; p95 in ms. */
   queries: Record<string, { ours: Timing; ceiling: Timing }>;
-  /** Per `/flow <metric>` answer (all of its queries, one after another). */
+  /** Per `/flow <metric>` answer (all of its queries, as computeAnswer runs them). */
   answers: Record<string, Timing>;
 }
 
