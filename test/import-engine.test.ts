@@ -68,6 +68,13 @@ const TRICKY: (string | Buffer)[] = [
   T({ event_id: "E#59" }).slice(0, -1) + ',"extra":"raw	tab"}', T({ event_id: "E#60" }).replace('"Doing"', '"Do\\ing"'), T({ event_id: "E#61" }).replace('"Doing"', '"Do\\/ing"'),
   T({ event_id: "E#62", at: "2026-03-01T10:15:31.000Z" }).replace("2026-03-01T10:15:31.000Z", "2026-03-01T10:15:31\u002e000Z"),
 ];
+// A line holding two objects, each given the mark the importer puts at the other end: marked, it
+// would read as two rows that both name this line. JSON.parse refuses it; so must the engine.
+{
+  const line = TRICKY.length + 1;
+  const tail = T({ event_id: "E#64", item_id: "P:T-9" }).slice(1);
+  TRICKY.push(`${T({ event_id: "E#63", item_id: "P:T-8" }).slice(0, -1)},"_end":${line}},{"_line":${line},${tail}`);
+}
 
 function linesFor(prefix: string, lines: readonly (string | Buffer)[]): Buffer {
   // The prefix goes into every id, so both imports' rows can share one store.

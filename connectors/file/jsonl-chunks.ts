@@ -47,10 +47,14 @@ const RETURN = 0x0d;
  * - `null`: the engine reads a null as "missing", the mapping refuses it;
  * - `"deleted"`: the engine reads 1 as true, the mapping wants a boolean;
  * - a separator with nothing beside it (`,,` `,}` `,]` `{,` `[,`, spaces between): JSON.parse
- *   refuses it, the engine's row reader skips it. Inside a string it is harmless but rare.
+ *   refuses it, the engine's row reader skips it. Inside a string it is harmless but rare;
+ * - `"_line"` or `"_end"`, the marks' own names: a line that ends one object with `"_end":N}` and
+ *   opens another with `{"_line":N` would, marked, read as two rows both naming line N (JSON.parse
+ *   refuses the line). With the names kept out, only the first row of a line can carry its number
+ *   and only the last its end, so a line gives the stage one row or none.
  */
 // eslint-disable-next-line no-control-regex -- control characters are what the first branch looks for
-const UNTRUSTED = /[\x00-\x09\x0b-\x1f]|\\(?:[^"\\/bfnrt]|$)|null|"deleted"|,[ ]*[,}\]]|[{[][ ]*,/g;
+const UNTRUSTED = /[\x00-\x09\x0b-\x1f]|\\(?:[^"\\/bfnrt]|$)|null|"deleted"|"_(?:line|end)"|,[ ]*[,}\]]|[{[][ ]*,/g;
 
 /**
  * Reads `file` in chunks of about `chunkBytes`, cut after a "\n". A line longer than a chunk is

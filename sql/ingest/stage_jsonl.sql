@@ -7,7 +7,8 @@
 -- carries its line number, and a line holding two objects, half an object, or an object running
 -- into the next line gives rows whose _line and _end differ (or a duplicate key, which the format
 -- refuses): left out. Lines it cannot vouch for at all (not UTF-8, a `null`, a \u escape, a
--- `deleted` member, not a `{...}` on one line) never reach this file.
+-- `deleted` member, the marks' own names, not a `{...}` on one line) never reach this file: with the
+-- names kept out, a line's second object cannot carry its number, so a line gives one row or none.
 --
 -- Strictness comes from the settings: a number, boolean, object or array where text is expected,
 -- a null, and any member this file does not list are errors, and a row with an error is skipped
