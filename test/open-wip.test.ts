@@ -3,7 +3,9 @@
 // only the window's ended stays from item_flow, distribution and the aging charts their items in
 // progress; they must give what reading every item gave (test/fixtures/queries/*_every_item.sql, the formulation they replaced): as imported,
 // after random moves landing in parts of their own, when two writes of one item land out of
-// order, and after compaction drops the rows of items no longer in progress.
+// order, and after compaction drops the rows of items no longer in progress. The analysts' WIP
+// views (flow_load_daily, bottleneck_queue_growth) read the same way since session 12, and are
+// compared with their every-item definitions in the same situations.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -33,6 +35,37 @@ const DISTRIBUTION_EVERY_ITEM = reference("distribution_every_item.sql");
 const AGING_EVERY_ITEM = reference("aging_every_item.sql");
 const AGING_WIP_EVERY_ITEM = reference("aging_wip_every_item.sql");
 const ITEMS_BEHIND_EVERY_ITEM = reference("items_behind_every_item.sql");
+const LOAD_DAILY_VIEW_EVERY_ITEM = reference("load_daily_view_every_item.sql");
+const QUEUE_GROWTH_VIEW_EVERY_ITEM = reference("queue_growth_view_every_item.sql");
+
+/** The SELECT of one of the analysts' views (sql/views/0002_metric_views.sql). */
+function viewBody(name: string): string {
+  const body = new RegExp(`CREATE OR REPLACE VIEW ${name} AS\\n([\\s\\S]*?);\\n`).exec(sqlFile("views/0002_metric_views.sql"))?.[1];
+  if (!body) throw new Error(`no view ${name} in views/0002_metric_views.sql`);
+  return body;
+}
+
+/**
+ * The analysts' WIP views, each against its every-item reference: as created (their year and
+ * weeks end today, long after the data, so only open stays reach the weeks) and with "today" set
+ * inside the data, so stays that ended in the window are counted too.
+ */
+async function expectViewsSameAsEveryItem(): Promise<void> {
+  const views: [string, string, string][] = [
+    ["flow_load_daily", LOAD_DAILY_VIEW_EVERY_ITEM, "day, stream, team, flow_type"],
+    ["bottleneck_queue_growth", QUEUE_GROWTH_VIEW_EVERY_ITEM, "stream, state"],
+  ];
+  for (const [name, everyItem, order] of views) {
+    const asCreated = await store.query(`SELECT * FROM ${name} ORDER BY ${order}`);
+    expect(asCreated.length, name).toBeGreaterThan(0);
+    expect(asCreated, `${name}, as created`).toEqual(await store.query(`SELECT * FROM (${everyItem}) ORDER BY ${order}`));
+    for (const today of ["toDate('2026-05-20')", "toDate('2026-01-07')"]) {
+      const ours = await store.query(`SELECT * FROM (${viewBody(name).replaceAll("today()", today)}) ORDER BY ${order}`);
+      expect(ours.length, `${name}, today ${today}`).toBeGreaterThan(0);
+      expect(ours, `${name}, today ${today}`).toEqual(await store.query(`SELECT * FROM (${everyItem.replaceAll("today()", today)}) ORDER BY ${order}`));
+    }
+  }
+}
 
 /** Windows and filters the two queries are compared on: long and short, zoned, filtered. */
 const CASES: { label: string; sinceMs: number; untilMs: number; tz: string; team?: string; flowType?: string }[] = [
@@ -128,6 +161,7 @@ describe("open_wip", () => {
   it("gives every item's open stay, and load, growing queues, cumulative flow, distribution and aging as reading every item did, as imported", async () => {
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
   });
 
   it("follows random moves, reopenings, finishes and deletions landing in parts of their own", async () => {
@@ -169,6 +203,7 @@ describe("open_wip", () => {
     expect(Number(parts[0]?.parts)).toBeGreaterThan(2);
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
   }, 120_000);
 
   it("keeps the newer write of an item when an older one lands after it", async () => {
@@ -192,6 +227,7 @@ describe("open_wip", () => {
     expect(await store.query("SELECT item_id FROM open_wip FINAL WHERE item_id = {id:String}", { id: item!.item_id })).toEqual([]);
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
   });
 
   it("drops the rows of items no longer in progress at compaction, and only rows no running derive can outrank", async () => {
@@ -220,6 +256,7 @@ describe("open_wip", () => {
     if (Number(kept!.closed) > 0) expect(BigInt(kept!.oldest)).toBeGreaterThanOrEqual(BigInt(middle!.version));
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
 
     // Once it is derived, every closed item's rows go, and the open items' stay: at once, as the
     // embedded store's only writer is this process (no clock margin).
@@ -232,6 +269,7 @@ describe("open_wip", () => {
     expect(after.rows).toBe(Number(open?.items));
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
     // Compacted, the ended stays are read from the window's granules only: a 90-day load skips
     // most of item_flow (as imported, in parts that each span every item, it may read them all).
     const plan = await store.query<{ explain: string }>(`EXPLAIN indexes = 1 ${sqlFile("queries/load.sql")}`, paramsOf(CASES[0]!, 1));
@@ -240,6 +278,22 @@ describe("open_wip", () => {
     expect(itemFlow.length).toBeGreaterThan(0);
     expect(Number(itemFlow.at(-1)?.[1])).toBeLessThanOrEqual(Math.ceil(Number(itemFlow[0]?.[2]) / 2));
   }, 120_000);
+
+  it("gives the spans of items derived before schema 0010 once the store is upgraded", async () => {
+    // A store made before 0010 has no span columns: drop them, then run the migration on the rows
+    // already stored (its MATERIALIZE statements write the spans into the existing parts).
+    await store.command("ALTER TABLE item_flow DROP COLUMN IF EXISTS wip_span_entered_at");
+    await store.command("ALTER TABLE item_flow DROP COLUMN IF EXISTS wip_span_left_at");
+    const statements = splitStatements(sqlFile("schema/0010_wip_spans.sql"));
+    expect(statements.length).toBe(4);
+    for (const statement of statements) await store.command(statement);
+    const [spans] = await store.query<{ items: string; spans: string }>(
+      "SELECT count() AS items, sum(length(wip_span_left_at)) AS spans FROM item_flow FINAL WHERE deleted = 0",
+    );
+    expect(Number(spans?.spans), "the stored items have their spans (two ended ones per finished bench item)").toBeGreaterThan(Number(spans?.items));
+    await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
+  });
 
   it("is filled from item_flow when a store made before it is upgraded", async () => {
     // Migration 0009's last statement fills the new table from the items already derived.
@@ -250,5 +304,6 @@ describe("open_wip", () => {
     await store.command(fill);
     await expectOpenWipMatchesItemFlow();
     await expectSameAsEveryItem();
+    await expectViewsSameAsEveryItem();
   });
 });

@@ -30,7 +30,11 @@ FROM
         if(arrayAll(x -> x, rises_latest_first), lookback, arrayFirstIndex(x -> NOT x, rises_latest_first) - 1) AS weeks_growing
     FROM
     (
-        -- Stays with the same entry and exit day are counted together: few distinct spans.
+        -- Stays with the same entry and exit day are counted together: few distinct spans. Only
+        -- stays that hold some week end count (a Monday in (from_day, to_day], i.e. their entry and
+        -- exit fall in different weeks): most stays begin and end within one week, and leaving
+        -- them out before grouping changes no count. A state whose stays all do so has only
+        -- zero counts, so no rise: it is not listed either way, as {growth_weeks} is at least 1.
         SELECT
             state,
             greatest(toInt64(-1), toInt64(dateDiff('day', first_monday, toDate32(entered_at, {tz:String})))) AS from_day,
@@ -41,6 +45,8 @@ FROM
             since = toTimeZone(toDateTime64(first_monday, 3, {tz:String}), 'UTC'),
             until = toTimeZone(toDateTime64(last_monday, 3, {tz:String}), 'UTC'),
             stream = {stream:String}, team = {team:String}, flow_type = {flow_type:String})
+        -- from_day >= -1, so both sides are whole weeks counted from first_monday - 7 days.
+        WHERE intDiv(to_day + 7, 7) > intDiv(from_day + 7, 7)
         GROUP BY state, from_day, to_day
     )
     GROUP BY state

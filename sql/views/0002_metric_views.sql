@@ -80,10 +80,24 @@ FROM
             greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(entered_at, 'UTC')))) AS from_index,
             if(left_at IS NULL, n_days,
                greatest(toInt64(0), toInt64(dateDiff('day', first_day, toDate32(assumeNotNull(left_at), 'UTC'))))) AS to_index
-        FROM item_flow FINAL
-        ARRAY JOIN wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
-        WHERE deleted = 0
-          AND (left_at IS NULL OR left_at >= toDateTime64(first_day, 3, 'UTC'))
+        FROM
+        (
+            -- WIP spans that ended since the first day (schema/0010: runs of back-to-back stays,
+            -- whose -1 and +1 would cancel on the day one stay ends as the next begins), read only
+            -- for items that left some state since then (implied by such a span; the
+            -- state_left_window index of schema 0008 skips the rest), and the stays still open
+            -- from open_wip: as flow load reads them (queries/load.sql), so the view follows the
+            -- year and the current WIP, not every item ever stored.
+            SELECT stream, team, flow_type, entered_at, CAST(left_at AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM item_flow FINAL
+            ARRAY JOIN wip_span_entered_at AS entered_at, wip_span_left_at AS left_at
+            WHERE deleted = 0
+              AND arrayMax(state_last_left) >= toDateTime64(first_day, 3, 'UTC')
+              AND left_at >= toDateTime64(first_day, 3, 'UTC')
+            UNION ALL
+            SELECT stream, team, flow_type, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM open_wip FINAL
+        )
     )
     GROUP BY stream, team, flow_type
 )
@@ -203,11 +217,23 @@ FROM
             toUInt32(arrayJoin(arrayFilter(
                 k -> entered_at < instants[k] AND (left_at IS NULL OR assumeNotNull(left_at) >= instants[k]),
                 range(1, lookback + 2)))) AS week
-        FROM item_flow FINAL
-        ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
-        WHERE deleted = 0
-          AND entered_at < instants[lookback + 1]
-          AND (left_at IS NULL OR left_at >= instants[1])
+        FROM
+        (
+            -- Ended stays only of items that left some state since the first week end (the
+            -- state_left_window index skips the rest), open stays from open_wip: as views/0006.
+            SELECT stream, state, entered_at, CAST(left_at AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM item_flow FINAL
+            ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
+            WHERE deleted = 0
+              AND arrayMax(state_last_left) >= instants[1]
+              AND entered_at < instants[lookback + 1]
+              AND left_at IS NOT NULL
+              AND left_at >= instants[1]
+            UNION ALL
+            SELECT stream, state, entered_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS left_at
+            FROM open_wip FINAL
+            WHERE entered_at < instants[lookback + 1]
+        )
     )
     GROUP BY stream, state
 );
