@@ -279,6 +279,40 @@ describe("open_wip", () => {
     expect(Number(itemFlow.at(-1)?.[1])).toBeLessThanOrEqual(Math.ceil(Number(itemFlow[0]?.[2]) / 2));
   }, 120_000);
 
+  it("joins an item's ended stays into spans as schema 0010 defines them, on hand-checked stays", async () => {
+    // A table shaped like item_flow, spans and all, with no view on it: rows written here are
+    // nobody's items.
+    await store.command("DROP TABLE IF EXISTS span_check");
+    await store.command("CREATE TABLE span_check AS item_flow");
+    const t = (text: string) => `${text}.000`;
+    const cases: { id: string; stays: [string, string | null][]; entered: string[]; left: string[] }[] = [
+      { id: "none", stays: [], entered: [], left: [] },
+      { id: "one", stays: [["2026-01-02 10:00:00", "2026-01-03 10:00:00"]], entered: ["2026-01-02 10:00:00"], left: ["2026-01-03 10:00:00"] },
+      { id: "back to back", stays: [["2026-01-02 10:00:00", "2026-01-03 10:00:00"], ["2026-01-03 10:00:00", "2026-01-05 09:00:00"]], entered: ["2026-01-02 10:00:00"], left: ["2026-01-05 09:00:00"] },
+      { id: "a gap", stays: [["2026-01-02 10:00:00", "2026-01-03 10:00:00"], ["2026-01-04 10:00:00", "2026-01-05 09:00:00"]], entered: ["2026-01-02 10:00:00", "2026-01-04 10:00:00"], left: ["2026-01-03 10:00:00", "2026-01-05 09:00:00"] },
+      { id: "ended then open", stays: [["2026-01-02 10:00:00", "2026-01-03 10:00:00"], ["2026-01-03 10:00:00", null]], entered: ["2026-01-02 10:00:00"], left: ["2026-01-03 10:00:00"] },
+      { id: "open only", stays: [["2026-01-02 10:00:00", null]], entered: [], left: [] },
+      {
+        id: "gap, run, open",
+        stays: [["2026-01-01 08:00:00", "2026-01-01 09:00:00"], ["2026-01-02 08:00:00", "2026-01-03 08:00:00"], ["2026-01-03 08:00:00", "2026-01-04 08:00:00"], ["2026-01-04 08:00:00", null]],
+        entered: ["2026-01-01 08:00:00", "2026-01-02 08:00:00"], left: ["2026-01-01 09:00:00", "2026-01-04 08:00:00"],
+      },
+      { id: "zero-length stay", stays: [["2026-01-02 10:00:00", "2026-01-02 10:00:00"], ["2026-01-02 10:00:00", "2026-01-03 10:00:00"]], entered: ["2026-01-02 10:00:00"], left: ["2026-01-03 10:00:00"] },
+      // The placeholders beside the first and last stays are 1970-01-01: stays at that very instant still count.
+      { id: "at the epoch", stays: [["1969-12-31 00:00:00", "1970-01-01 00:00:00"], ["1970-01-01 00:00:00", "1970-01-02 00:00:00"]], entered: ["1969-12-31 00:00:00"], left: ["1970-01-02 00:00:00"] },
+      { id: "from the epoch", stays: [["1970-01-01 00:00:00", "1970-01-02 00:00:00"]], entered: ["1970-01-01 00:00:00"], left: ["1970-01-02 00:00:00"] },
+    ];
+    await store.insertRows("span_check", cases.map((c) => ({
+      item_id: c.id, wip_stay_states: c.stays.map(() => "Doing"), wip_stay_entered_at: c.stays.map(([e]) => t(e)), wip_stay_left_at: c.stays.map(([, l]) => (l === null ? null : t(l))),
+    })));
+    const rows = await store.query<{ item_id: string; entered: string[]; left: string[] }>(
+      "SELECT item_id, arrayMap(x -> toString(x), wip_span_entered_at) AS entered, arrayMap(x -> toString(x), wip_span_left_at) AS left FROM span_check",
+    );
+    const byId = new Map(rows.map((row) => [row.item_id, row]));
+    for (const c of cases) expect(byId.get(c.id), c.id).toEqual({ item_id: c.id, entered: c.entered.map(t), left: c.left.map(t) });
+    await store.command("DROP TABLE span_check");
+  });
+
   it("gives the spans of items derived before schema 0010 once the store is upgraded", async () => {
     // A store made before 0010 has no span columns: drop them, then run the migration on the rows
     // already stored (its MATERIALIZE statements write the spans into the existing parts).

@@ -6,18 +6,24 @@
 -- is written (MATERIALIZED: every derive, whatever writes it, and not part of SELECT *), and for
 -- the rows already stored by the MATERIALIZE COLUMN below; until that finishes a stored part
 -- computes them as it is read, so they are always the stays' spans.
+-- A stay begins a span unless it begins as the stay before it ended; it ends one unless the next
+-- begins as it ends. The neighbours are lined up as arrays of the same length (the first stay's
+-- "before" and the last one's "after" are placeholders its position overrides), and a lambda uses
+-- no array from outside it: one that looked the neighbours up in the stays' arrays had them copied
+-- for every element, at twice the CPU (0.4 against 0.2 CPU-s per 1M items).
 ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS wip_span_entered_at Array(DateTime64(3, 'UTC')) MATERIALIZED
     arrayFilter(
-        (e, i) -> i = 1 OR e != arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)[i - 1],
+        (e, before, i) -> i = 1 OR e != before,
         arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at),
-        arrayEnumerate(arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)));
+        arraySlice(arrayPushFront(arrayMap(l -> assumeNotNull(l), arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)), toDateTime64(0, 3, 'UTC')), 1, length(arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at))),
+        arrayEnumerate(arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at)));
 
 ALTER TABLE item_flow ADD COLUMN IF NOT EXISTS wip_span_left_at Array(DateTime64(3, 'UTC')) MATERIALIZED
     arrayFilter(
-        (l, i) -> i = length(arrayFilter(x -> x IS NOT NULL, wip_stay_left_at))
-            OR l != arrayFilter((e, x) -> x IS NOT NULL, wip_stay_entered_at, wip_stay_left_at)[i + 1],
+        (l, after, from_end) -> from_end = 1 OR l != after,
         arrayMap(l -> assumeNotNull(l), arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)),
-        arrayEnumerate(arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)));
+        arraySlice(arrayPushBack(arrayPopFront(arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at)), toDateTime64(0, 3, 'UTC')), 1, length(arrayFilter((e, l) -> l IS NOT NULL, wip_stay_entered_at, wip_stay_left_at))),
+        arrayReverse(arrayEnumerate(arrayMap(l -> assumeNotNull(l), arrayFilter(l -> l IS NOT NULL, wip_stay_left_at)))));
 
 ALTER TABLE item_flow MATERIALIZE COLUMN wip_span_entered_at SETTINGS mutations_sync = 2;
 
