@@ -220,7 +220,9 @@ FROM
         FROM
         (
             -- Ended stays only of items that left some state since the first week end (the
-            -- state_left_window index skips the rest), open stays from open_wip: as views/0006.
+            -- state_left_window index skips the rest), open stays from open_wip: what the wip_stays
+            -- view (views/0006) gives, written out here because views are created in file order
+            -- and wip_stays does not exist yet when this one is.
             SELECT stream, state, entered_at, CAST(left_at AS Nullable(DateTime64(3, 'UTC'))) AS left_at
             FROM item_flow FINAL
             ARRAY JOIN wip_stay_states AS state, wip_stay_entered_at AS entered_at, wip_stay_left_at AS left_at
