@@ -20,7 +20,9 @@ import { importFiles } from "../../connectors/file/import.ts";
 import type { MetricFilters, MetricName } from "../../metrics/api.ts";
 import * as metrics from "../../metrics/query.ts";
 import { compactDerived } from "../../pipeline/compact.ts";
+import { deriveBatch } from "../../store/derive.ts";
 import { openStore } from "../../store/open.ts";
+import { nextVersion } from "../../store/versions.ts";
 import { sqlFile } from "../../store/sql.ts";
 import type { Store } from "../../store/store.ts";
 import { toClickHouseTime } from "../../core/time.ts";
@@ -36,6 +38,8 @@ const DAY = 86_400_000;
 const DEFAULT_SIZES = [1_000_000, 10_000_000, 100_000_000];
 const WINDOW_DAYS = 90;
 const FLOW_COMMANDS: MetricName[] = ["velocity", "bottlenecks"];
+/** Transitions per commit of an import (connectors/file/import.ts), and so per unit of the derive alone. */
+const IMPORT_COMMIT_TRANSITIONS = 500_000;
 
 type Timing = { p50: number; p95: number };
 
@@ -53,11 +57,43 @@ export interface SizeResult {
   rssPeakMb: number;
   ceilingImportSeconds: number;
   ceilingImportPerSecond: number;
+  /** CPU seconds of this process (every thread, the engine's included) for the import and the engine's own parse. */
+  importCpuSeconds: number;
+  ceilingImportCpuSeconds: number;
+  /**
+   * The engine alone deriving every imported item once, in units the size of an import's commit:
+   * work the import must do that the engine's plain parse does not.
+   */
+  deriveAloneSeconds: number;
+  deriveAloneCpuSeconds: number;
+  /** Cores of this machine: with the engine's wall time they bound the CPU an import may use. */
+  cores: number;
   compactSeconds: number;
   /** Per metric: our path and its direct query; p95 in ms. */
   queries: Record<string, { ours: Timing; ceiling: Timing }>;
   /** Per `/flow <metric>` answer (all of its queries, as computeAnswer runs them). */
   answers: Record<string, Timing>;
+}
+
+/** CPU seconds of this process (all threads) while `run` runs, and its wall seconds. */
+async function measured(run: () => Promise<unknown>): Promise<{ seconds: number; cpuSeconds: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await run();
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/**
+ * Derives every item of the store once, a unit at a time, as the import's commits do: the derive
+ * work an import of the file cannot avoid, measured without reading or checking the file.
+ */
+async function deriveAlone(store: Store, data: { items: number; transitions: number }): Promise<void> {
+  const prefix = "bench-derive-alone-";
+  const itemsPerUnit = Math.max(1, Math.round((IMPORT_COMMIT_TRANSITIONS * data.items) / Math.max(1, data.transitions)));
+  await store.command(sqlFile("bench/ceiling_derive_queue.sql"), { prefix, items_per_unit: itemsPerUnit });
+  const units = await store.query<{ batch_id: string }>(sqlFile("bench/ceiling_derive_units.sql"), { prefix });
+  for (const { batch_id } of units) await deriveBatch(store, batch_id, nextVersion());
 }
 
 async function time(run: () => Promise<unknown>, repeats: number): Promise<Timing> {
@@ -95,9 +131,11 @@ export async function measureSize(
     log(`${transitions} over ${options.days} days: generated ${data.transitions} transitions (${(data.bytes / MB).toFixed(0)} MB) in ${generateSeconds.toFixed(0)} s`);
 
     store = await openStore({ kind: "embedded", path: path.join(dir, "store") });
+    const open = store;
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
     let lastLog = 0;
+    const importCpu = process.cpuUsage();
     const importStart = performance.now();
     const summary = await importFiles(store, [file], {
       onProgress: (p) => {
@@ -107,6 +145,8 @@ export async function measureSize(
       },
     });
     const importSeconds = (performance.now() - importStart) / 1000;
+    const importCpuUsed = process.cpuUsage(importCpu);
+    const importCpuSeconds = (importCpuUsed.user + importCpuUsed.system) / 1e6;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     log(`  imported in ${importSeconds.toFixed(1)} s (${Math.round(summary.transitions / importSeconds)}/s), peak rss ${(peak / MB).toFixed(0)} MB`);
@@ -114,14 +154,17 @@ export async function measureSize(
     // After our import, so its RSS figure holds none of the engine's memory from this step.
     await store.command(sqlFile("bench/ceiling_import_drop.sql"));
     await store.command(sqlFile("bench/ceiling_import_table.sql"));
-    const ceilingStart = performance.now();
-    await store.command(sqlFile("bench/ceiling_import.sql"), { file });
-    const ceilingImportSeconds = (performance.now() - ceilingStart) / 1000;
+    const ceiling = await measured(() => open.command(sqlFile("bench/ceiling_import.sql"), { file }));
+    const ceilingImportSeconds = ceiling.seconds;
     const [parsed] = await store.query<{ transitions: string }>(sqlFile("bench/ceiling_import_count.sql"));
     if (Number(parsed?.transitions) !== data.transitions) throw new Error(`the ceiling table holds ${parsed?.transitions} transitions, not ${data.transitions}`);
     await store.command(sqlFile("bench/ceiling_import_drop.sql"));
     log(`  engine alone: ${ceilingImportSeconds.toFixed(1)} s (${Math.round(data.transitions / ceilingImportSeconds)}/s)`);
     rmSync(file, { force: true });
+    const derived = await measured(() => deriveAlone(open, data));
+    log(
+      `  derive alone: ${derived.seconds.toFixed(1)} s; CPU s: import ${importCpuSeconds.toFixed(1)}, engine's parse ${ceiling.cpuSeconds.toFixed(1)}, derive alone ${derived.cpuSeconds.toFixed(1)}`,
+    );
 
     const compactStart = performance.now();
     await compactDerived(store);
@@ -129,7 +172,6 @@ export async function measureSize(
 
     const window: MetricFilters & { sinceMs: number; untilMs: number } = { sinceMs: endMs - WINDOW_DAYS * DAY, untilMs: endMs, period: "week", timezone: "UTC" };
     const bound = { since: toClickHouseTime(window.sinceMs), until: toClickHouseTime(window.untilMs) };
-    const open = store;
     const direct = (file: string) => () => open.query(sqlFile(`bench/ceiling_${file}.sql`), bound);
     const pairs: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
       ["velocity", () => metrics.velocity(open, window), direct("velocity")],
@@ -164,6 +206,11 @@ export async function measureSize(
       rssPeakMb: Math.round(peak / MB),
       ceilingImportSeconds: round(ceilingImportSeconds),
       ceilingImportPerSecond: Math.round(data.transitions / ceilingImportSeconds),
+      importCpuSeconds: round(importCpuSeconds),
+      ceilingImportCpuSeconds: round(ceiling.cpuSeconds),
+      deriveAloneSeconds: round(derived.seconds),
+      deriveAloneCpuSeconds: round(derived.cpuSeconds),
+      cores: os.availableParallelism(),
       compactSeconds: round(compactSeconds),
       queries,
       answers,
@@ -183,6 +230,11 @@ export function report(sizes: readonly SizeResult[]): Pick<BenchResult, "figures
   for (const size of sizes) {
     const at = label(size);
     const share = size.importPerSecond / size.ceilingImportPerSecond;
+    // An import also derives what it stored, which the engine's plain parse does not: its share of
+    // the engine doing that same work (parse, then derive every item once) shows what our own path
+    // costs on top; and at half the parse's speed, an import may use at most 2 x the parse's wall
+    // time on every core, against the CPU the engine alone needs to parse and derive.
+    const sameWorkShare = (size.ceilingImportSeconds + size.deriveAloneSeconds) / size.importSeconds;
     Object.assign(figures, {
       [`${at} file MB`]: size.fileMb,
       [`${at} generate s`]: size.generateSeconds,
@@ -190,6 +242,11 @@ export function report(sizes: readonly SizeResult[]): Pick<BenchResult, "figures
       [`${at} import transitions/s`]: size.importPerSecond,
       [`${at} engine-alone import transitions/s`]: size.ceilingImportPerSecond,
       [`${at} import % of engine alone`]: round(share * 100),
+      [`${at} derive-alone s`]: size.deriveAloneSeconds,
+      [`${at} import % of engine parse + derive alone`]: round(sameWorkShare * 100),
+      [`${at} import cpu s`]: size.importCpuSeconds,
+      [`${at} engine parse + derive alone cpu s`]: round(size.ceilingImportCpuSeconds + size.deriveAloneCpuSeconds),
+      [`${at} cpu s available at 50% of engine alone`]: round(2 * size.ceilingImportSeconds * size.cores),
       [`${at} import peak rss MB`]: size.rssPeakMb,
       [`${at} rejected`]: size.rejected,
       [`${at} compact s`]: size.compactSeconds,
