@@ -96,12 +96,18 @@ function orderChunks(orders: number, base: number, chunkSize: number): { data: U
  * while unit N derives, as the consumer does) into the store the stream just filled, under a
  * source of their own. Whichever is slower bounds the stream on this machine.
  */
-async function pathCeilings(store: Store, orders: number, base: number, maxRows: number): Promise<{ decodePerS: number; storePerS: number; events: number }> {
+async function pathCeilings(
+  store: Store,
+  orders: number,
+  base: number,
+  maxRows: number,
+): Promise<{ decodePerS: number; storePerS: number; decodeCpuPerEvent: number; storeCpuPerEvent: number; events: number }> {
   const [topic] = KafkaConfigSchema.parse({ topics: [{ topic: "ceiling", contract: "order", source: "ceiling" }] }).topics;
   const chunks = orderChunks(orders, base, DECODE_CHUNK);
   const events = orders * STATUSES.length;
   const state = new DecodeState();
   const units: ReturnType<DecodeState["encode"]>[] = [];
+  let cpu = process.cpuUsage();
   let t = performance.now();
   let unit = 1;
   let inUnit = 0;
@@ -117,6 +123,8 @@ async function pathCeilings(store: Store, orders: number, base: number, maxRows:
     }
   }
   const decodePerS = Math.round(events / ((performance.now() - t) / 1000));
+  const decodeCpuPerEvent = cpuMicrosPerEvent(process.cpuUsage(cpu), events);
+  cpu = process.cpuUsage();
   t = performance.now();
   let deriving: Promise<void> = Promise.resolve();
   for (const encoded of units) {
@@ -128,7 +136,13 @@ async function pathCeilings(store: Store, orders: number, base: number, maxRows:
   }
   await deriving;
   const storePerS = Math.round(events / ((performance.now() - t) / 1000));
-  return { decodePerS, storePerS, events };
+  const storeCpuPerEvent = cpuMicrosPerEvent(process.cpuUsage(cpu), events);
+  return { decodePerS, storePerS, decodeCpuPerEvent, storeCpuPerEvent, events };
+}
+
+/** Microseconds of this process's CPU (every thread) per event, from a process.cpuUsage() difference. */
+function cpuMicrosPerEvent(used: NodeJS.CpuUsage, events: number): number {
+  return Math.round(((used.user + used.system) / events) * 10) / 10;
 }
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
@@ -187,6 +201,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       await counter.subscribe({ topics: [topic], fromBeginning: true });
       let counted = 0;
       let parsedToo = 0;
+      const countCpu = process.cpuUsage();
       const countStart = performance.now();
       let countDone!: () => void;
       const allCounted = new Promise<void>((resolve) => (countDone = resolve));
@@ -199,6 +214,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       });
       await allCounted;
       figures.broker_consume_events_per_s = Math.round(total / ((performance.now() - countStart) / 1000));
+      // Fetching alone costs our path this much CPU too, whatever it does with the events.
+      figures.broker_consume_cpu_us_per_event = cpuMicrosPerEvent(process.cpuUsage(countCpu), total);
       await counter.disconnect();
       // Same again with JSON.parse of every value: the floor of any JSON pipeline in this process.
       const parser = kafka.consumer({
@@ -336,6 +353,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     figures.decode_alone_events_per_s = ceilings.decodePerS;
     figures.store_alone_events_per_s = ceilings.storePerS;
     figures.pct_of_store_ceiling = Math.round((Number(figures.events_per_s) / ceilings.storePerS) * 1000) / 10;
+    // The least CPU an event can cost our path: fetched (as the counting consumer), decoded alone,
+    // stored and derived alone, nothing lost between the steps. Against it, the CPU an event may
+    // cost at 60% of the JSON.parse consumer's rate, with every core of the machine busy (the
+    // broker's share included, so the true budget is smaller).
+    figures.decode_alone_cpu_us_per_event = ceilings.decodeCpuPerEvent;
+    figures.store_alone_cpu_us_per_event = ceilings.storeCpuPerEvent;
+    figures.path_alone_cpu_us_per_event = Math.round((Number(figures.broker_consume_cpu_us_per_event) + ceilings.decodeCpuPerEvent + ceilings.storeCpuPerEvent) * 10) / 10;
+    figures.cpu_us_per_event_available_at_60pct = ceiling > 0 ? Math.round((os.availableParallelism() * 1e6 * 10) / (0.6 * ceiling)) / 10 : null;
     params.rss_samples = rss.map((r) => Math.round(r.mb)).join(" ");
   } finally {
     await consumer?.stop().catch(() => undefined);
