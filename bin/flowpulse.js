@@ -3,5 +3,5 @@
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const { main, exitWhenFinished } = await import("../cli/main.ts");
+exitWhenFinished(await main(process.argv.slice(2)));

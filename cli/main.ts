@@ -322,4 +322,21 @@ function isEntry(): boolean {
   }
 }
 
-if (isEntry()) process.exitCode = await main(process.argv.slice(2));
+/** How long a finished command may take to wind down (flush output, close sockets) before it is ended. */
+const WIND_DOWN_MS = 10_000;
+
+/**
+ * Sets the exit code of a command that has finished, and makes sure the process then ends: anything
+ * still holding it open by now (a timer or a socket nobody closed) is a bug, said on stderr, rather
+ * than a sync that never exits and scheduled runs piling up behind it. Long-running commands
+ * (serve, bot, dashboard, stream) finish only when told to stop.
+ */
+export function exitWhenFinished(code: number, windDownMs = WIND_DOWN_MS): void {
+  process.exitCode = code;
+  setTimeout(() => {
+    process.stderr.write(`flowpulse: the command finished but something still held the process ${windDownMs / 1000} s later; exiting (please report this)\n`);
+    process.exit(code);
+  }, windDownMs).unref();
+}
+
+if (isEntry()) exitWhenFinished(await main(process.argv.slice(2)));

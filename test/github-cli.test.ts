@@ -11,6 +11,7 @@ import { openStore } from "../store/open.ts";
 import { sqlFile } from "../store/sql.ts";
 import { GITHUB_ENV, REPO, shopRepo, TOKEN, WORKFLOW } from "./helpers/github-board.ts";
 import { startGitHubReplay, type GitHubFault, type GitHubReplay } from "./helpers/github-replay.ts";
+import { stacksOf } from "./helpers/hung.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "flowpulse.js");
@@ -19,6 +20,8 @@ const PAGE_SIZE = 1;
 const COMMIT_ITEMS = 2;
 // Tests that run several CLI processes, each starting chDB: generous for two busy CI cores.
 const CLI_HEAVY_MS = 240_000;
+// One CLI run takes seconds; past this it is hung, and is ended with its stacks in the failure.
+const CLI_DEADLINE_MS = 120_000;
 
 interface Outcome { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 interface Site { github: GitHubReplay; config: string; data: string }
@@ -53,10 +56,17 @@ const cliEnv = () => ({ ...process.env, ...GITHUB_ENV, FLOWPULSE_CONFIG: "", FLO
 
 function flowpulse(target: Site, ...args: string[]): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    let stacks = "";
+    const child = execFile(process.execPath, [BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      clearTimeout(deadline);
       const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : null) : 0;
-      resolve({ code, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
+      const hung = stacks ? `\nflowpulse ${args.join(" ")} was still running after ${CLI_DEADLINE_MS / 1000} s; its threads:\n${stacks}` : "";
+      resolve({ code, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr: stderr + hung });
     });
+    const deadline = setTimeout(() => {
+      stacks = stacksOf(child.pid!);
+      child.kill("SIGKILL");
+    }, CLI_DEADLINE_MS);
   });
 }
 

@@ -1,0 +1,33 @@
+// A finished command ends its process: something left open (here a ref'd interval, standing in for
+// a forgotten timer or socket) is reported on stderr and the process exits with the command's code.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+
+function run(script: string): Promise<{ code: number | null; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 60_000 }, (error, _stdout, stderr) => {
+      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
+      resolve({ code, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe("exitWhenFinished", () => {
+  it("ends a process something still holds, with the command's code and a line saying so", async () => {
+    const result = await run(`import { exitWhenFinished } from ${JSON.stringify(MAIN)}; setInterval(() => {}, 1000); exitWhenFinished(3, 300);`);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe("flowpulse: the command finished but something still held the process 0.3 s later; exiting (please report this)\n");
+  });
+
+  it("lets a process that winds down by itself end at once, silently", async () => {
+    const result = await run(`import { exitWhenFinished } from ${JSON.stringify(MAIN)}; setTimeout(() => {}, 200); exitWhenFinished(4, 30_000);`);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe("");
+    // Far below the 30 s wind-down: the unref'd timer does not keep the process alive.
+    expect(result.ms).toBeLessThan(20_000);
+  });
+});

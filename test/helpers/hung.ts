@@ -1,0 +1,20 @@
+// What a child process that outlived its deadline was doing: every thread's stack from gdb (when the
+// machine has it), so a hang seen once in CI says where it was rather than only that it happened.
+import { execFileSync } from "node:child_process";
+
+/** gdb's backtrace of every thread of `pid`, the main thread first; a line saying why when there is none. */
+export function stacksOf(pid: number, maxLines = 400): string {
+  try {
+    const out = execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "thread apply 1 bt 30", "-ex", "thread apply all bt 12"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    // chDB runs hundreds of pool threads parked in the same wait; keep the frames, drop gdb's chatter.
+    const frames = out.split("\n").filter((line) => /^(#\d+|Thread \d+)/.test(line));
+    return frames.slice(0, maxLines).join("\n") + (frames.length > maxLines ? `\n… ${frames.length - maxLines} more lines` : "");
+  } catch (error) {
+    return `(no stacks: ${(error as Error).message.split("\n")[0]})`;
+  }
+}
