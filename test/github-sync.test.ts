@@ -35,7 +35,7 @@ async function setup(options: Partial<GitHubReplayOptions> = {}, section: Record
 function sectionFor(github: GitHubReplay, section: Record<string, unknown>) {
   return {
     api_url: github.url, repos: [REPO], include: ["*"], exclude: [], page_size: 2, concurrency: 2, commit_items: 3, stream: "software", overlap_minutes: 10,
-    max_retries: 3, auth: { token_env: "GITHUB_TOKEN", app_id_env: "A", app_key_env: "B", installation_env: "C" },
+    max_retries: 3, timeout_ms: 60_000, auth: { token_env: "GITHUB_TOKEN", app_id_env: "A", app_key_env: "B", installation_env: "C" },
     labels: { active: ["wip"], waiting: ["blocked"] }, bots: [], team: { by_repo: {}, by_label: {}, default: "" }, ...section,
   };
 }
@@ -185,7 +185,39 @@ describe("GitHub's limits and failures", () => {
     expect(env.log.join("\n")).toMatch(/secondary rate limit on \/repos\/acme\/shop\/issues\/3\/timeline; waiting 1 s/);
     const statuses = env.github.requests.filter((r) => r.path.endsWith("/4/timeline")).map((r) => r.status);
     expect(statuses).toEqual([502, 200]);
+    expect(env.log).toContain("github: HTTP 502 on /repos/acme/shop/issues/4/timeline; asked again after 1 s (retry 1 of 3)");
     expect((await transitions(env)).length).toBe(23);
+  }, 60_000);
+
+  it("gives up on a request GitHub never answers after timeout_ms and asks again, and stores the same", async () => {
+    // A list page and a timeline are each left unanswered once (the connection stays open).
+    const env = await setup(
+      { faults: [{ path: /\/issues$/, skip: 1, respond: "hold" }, { path: /\/issues\/3\/timeline$/, respond: "hold" }] },
+      { timeout_ms: 1_000 },
+    );
+    const result = await env.sync();
+    expect(result).toMatchObject({ records: 6, items: 5, rejected: 1, retries: 2 });
+    const statuses = (pattern: RegExp) => env.github.requests.filter((r) => pattern.test(r.path)).map((r) => r.status);
+    expect(statuses(/\/3\/timeline$/)).toEqual(["held", 200]);
+    expect(statuses(/\/issues$/)).toEqual([200, "held", 200, 200]);
+    const said = env.log.filter((line) => line.includes("no answer"));
+    // The list page and the timeline were asked side by side: either may be said first.
+    expect(said).toHaveLength(2);
+    expect(said).toContainEqual(expect.stringMatching(/^github: no answer within 1 s on \/repositories\/\d+\/issues; asked again after 1 s \(retry 1 of 3\)$/));
+    expect(said).toContain("github: no answer within 1 s on /repos/acme/shop/issues/3/timeline; asked again after 1 s (retry 1 of 3)");
+    expect((await transitions(env)).length).toBe(23);
+  }, 60_000);
+
+  it("stops in one line when GitHub never answers or cannot be reached, after the retries", async () => {
+    const silent = await setup({ faults: [{ path: /\/issues$/, times: 10, respond: "hold" }] }, { timeout_ms: 1_000, max_retries: 1 });
+    await expect(silent.sync()).rejects.toThrow(
+      "GET /repos/acme/shop/issues got no answer within 1 s, asked 2 times (check sources.github.api_url and the network; sources.github.timeout_ms sets the wait)",
+    );
+    const gone = await setup({}, { max_retries: 0 });
+    await gone.github.close();
+    await expect(gone.sync()).rejects.toThrow(
+      /^GET \/repos\/acme\/shop\/issues could not be asked: connect ECONNREFUSED 127\.0\.0\.1:\d+, asked 1 time \(check sources\.github\.api_url and the network\)$/,
+    );
   }, 60_000);
 
   it("follows a renamed repository (301) and keeps its items' ids; a deleted item (410) is marked deleted", async () => {

@@ -23,7 +23,7 @@ export interface GitHubStats {
 
 export type GitHubEvent =
   | { kind: "rate-limit"; secondary: boolean; path: string; waitMs: number; attempt: number }
-  | { kind: "retry"; path: string; waitMs: number; attempt: number; reason: string }
+  | { kind: "retry"; path: string; waitedMs: number; attempt: number; of: number; reason: string }
   | { kind: "moved"; from: string; to: string };
 
 export class GitHubHttpError extends Error {
@@ -59,6 +59,12 @@ export class GitHubClient {
   readonly octokit: InstanceType<typeof Octokit>;
   /** ETags to send with the next request of a URL (absolute), set by the caller per request. */
   private readonly etags = new Map<string, string>();
+  /**
+   * Per URL, why its last attempt failed, when, and how many attempts ran; cleared by an answer
+   * below 500. A request for a URL found here is a retry. (octokit's own retryCount lives on an
+   * options object its requests share, so it cannot tell one request's retries from another's.)
+   */
+  private readonly failures = new Map<string, { reason: string; timedOut: boolean; attempts: number; at: number }>();
   /** The list iterator in use and the URL its next page will come from. */
   private live: { url: string; iterator: LiveIterator; pending: ReturnType<LiveIterator["next"]> | null } | null = null;
 
@@ -82,18 +88,73 @@ export class GitHubClient {
       throttle: { onRateLimit: limited(false), onSecondaryRateLimit: limited(true) },
       retry: { retries: maxRetries },
       log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-      request: { signal: options.signal },
+      request: { signal: options.signal, fetch: this.fetchWithDeadline.bind(this) },
     });
     this.octokit.hook.before("request", (request) => {
+      // Requests that set no `request` options of their own share the client's object, and the
+      // retry and throttling plugins count retries on it: one request's retries would lengthen the
+      // next one's waits ((n + 1)² s). This hook runs before theirs, so each gets its own.
+      request.request = { ...request.request };
       stats.requests += 1;
       const etag = this.etags.get(request.url);
       if (etag) request.headers = { ...request.headers, "if-none-match": etag };
-      if ((request.request as { retryCount?: number } | undefined)?.retryCount) stats.retries += 1;
     });
+  }
+
+  /**
+   * fetch with a deadline for the answer to begin: a request GitHub never answers (a connection
+   * left open, a proxy that swallowed it) fails after `timeout_ms` and is retried like a 5xx,
+   * rather than holding the sync until the socket gives up minutes later. Each failure is kept by
+   * URL, so the retry is logged with its reason and the final error says what happened.
+   */
+  private async fetchWithDeadline(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const url = urlKey(input instanceof Request ? input.url : String(input));
+    const timeoutMs = this.config.timeout_ms;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer.unref();
+    const previous = this.failures.get(url);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    if (previous) {
+      this.stats.retries += 1;
+      const retry = { path: pathOf(url), waitedMs: Date.now() - previous.at, attempt: previous.attempts, of: this.config.max_retries };
+      this.options.onEvent?.({ kind: "retry", ...retry, reason: previous.reason });
+    }
+    try {
+      const response = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal });
+      if (response.status >= 500) this.failures.set(url, { reason: `HTTP ${response.status}`, timedOut: false, attempts, at: Date.now() });
+      else this.failures.delete(url);
+      return response;
+    } catch (error) {
+      const timedOut = deadline.signal.aborted && !init?.signal?.aborted;
+      this.failures.set(url, { reason: timedOut ? `no answer within ${timeoutMs / 1000} s` : causeOf(error), timedOut, attempts, at: Date.now() });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private absolute(path: string): string {
     return `${this.config.api_url.replace(/\/+$/, "")}${path}`;
+  }
+
+  /**
+   * A failed request as one line a person can act on. A request that never got an answer (no
+   * response: a deadline passed, the connection was refused or dropped) says so and how often it
+   * was asked, rather than the HTTP 500 octokit files such failures under.
+   */
+  private asHttpError(error: unknown, url: string): unknown {
+    if (error instanceof RequestError && !error.response) {
+      const failure = this.failures.get(urlKey(error.request?.url ?? url)) ?? this.failures.get(urlKey(url));
+      if (failure) {
+        const path = pathOf(url);
+        const asked = `asked ${failure.attempts} time${failure.attempts === 1 ? "" : "s"}`;
+        return failure.timedOut
+          ? new GitHubHttpError(`GET ${path} got ${failure.reason}, ${asked} (check sources.github.api_url and the network; sources.github.timeout_ms sets the wait)`, 0, path)
+          : new GitHubHttpError(`GET ${path} could not be asked: ${failure.reason}, ${asked} (check sources.github.api_url and the network)`, 0, path);
+      }
+    }
+    return asHttpError(error, url);
   }
 
   /** The first page URL of a repository's items updated since `since` (oldest change first). */
@@ -137,7 +198,7 @@ export class GitHubClient {
         this.stats.notModified += 1;
         return { items: null, next: null, etag: etagOf(url) };
       }
-      throw asHttpError(error, url);
+      throw this.asHttpError(error, url);
     }
   }
 
@@ -177,7 +238,7 @@ export class GitHubClient {
         return { kind: "not-modified" };
       }
       if (error instanceof RequestError && (error.status === 404 || error.status === 410)) return { kind: "gone", status: error.status };
-      throw asHttpError(error, url);
+      throw this.asHttpError(error, url);
     } finally {
       this.etags.delete(url);
     }
@@ -196,7 +257,7 @@ export class GitHubClient {
           }
         }
       } catch (error) {
-        throw asHttpError(error, this.absolute(`/orgs/${this.config.org}/repos`));
+        throw this.asHttpError(error, this.absolute(`/orgs/${this.config.org}/repos`));
       }
     }
     return repos;
@@ -221,6 +282,22 @@ function pathOf(url: string): string {
   } catch {
     return url.split("?")[0]!;
   }
+}
+
+/** A URL as one key, however octokit and the caller spelled it. */
+function urlKey(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+/** The innermost message of a fetch failure ("connect ECONNREFUSED 127.0.0.1:9", not "fetch failed"). */
+function causeOf(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 function asHttpError(error: unknown, url: string): unknown {

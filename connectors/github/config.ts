@@ -68,7 +68,13 @@ export const GitHubConfigSchema = z
       .describe("items stored per commit; the resume point is saved after each commit"),
     stream: z.string().trim().min(1).default("software").describe("value stream the items belong to"),
     overlap_minutes: z.number().min(0).default(10).describe("incremental syncs re-read items updated this long before the stored watermark"),
-    max_retries: z.number().int().min(0).max(10).default(4).describe("retries of a request after a 5xx, a dropped connection or a rate limit"),
+    max_retries: z.number().int().min(0).max(10).default(4).describe("retries of a request after a 5xx, a dropped connection, no answer or a rate limit"),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .default(60_000)
+      .describe("a request GitHub has not begun to answer within this long is given up and asked again (up to max_retries)"),
     labels: GitHubLabelsSchema,
     bots: z.array(z.string()).default([]).describe("logins that never count as a first reviewer or as starting work (logins ending in [bot] never do)"),
     team: GitHubTeamSchema,

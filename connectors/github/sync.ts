@@ -361,5 +361,5 @@ function describeEvent(event: GitHubEvent): string {
   if (event.kind === "rate-limit") {
     return `github: ${event.secondary ? "secondary" : "primary"} rate limit on ${event.path}; waiting ${(event.waitMs / 1000).toFixed(0)} s as GitHub asks (attempt ${event.attempt})`;
   }
-  return `github: ${event.reason} on ${event.path}; retrying in ${(event.waitMs / 1000).toFixed(1)} s (attempt ${event.attempt})`;
+  return `github: ${event.reason} on ${event.path}; asked again after ${(event.waitedMs / 1000).toFixed(0)} s (retry ${event.attempt} of ${event.of})`;
 }
