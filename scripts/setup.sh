@@ -3,8 +3,9 @@
 # a JDK and Maven (the local Kafka broker is fetched from Maven Central and run with java) and
 # clickhouse-server (the server adapter's transport test) and Chromium (the dashboard's browser tests
 # drive it with playwright-core; no browser is downloaded at npm install time) with its headless
-# shell (the dashboard benchmark's headless Chromium). Safe to run again; installs only what
-# is missing. Without root it prints the command to run instead.
+# shell (the dashboard benchmark's headless Chromium), and gdb (a CLI test whose process hangs
+# ends it and reports every thread's stack). Safe to run again; installs only what is missing.
+# Without root it prints the command to run instead.
 set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
@@ -12,6 +13,7 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromium-headless-shell >/dev/null 2>&1 || missing+=(chromium-headless-shell)
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then

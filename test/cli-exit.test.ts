@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runToEnd } from "./helpers/hung.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
@@ -29,5 +30,15 @@ describe("exitWhenFinished", () => {
     expect(result.stderr).toBe("");
     // Far below the 30 s wind-down: the unref'd timer does not keep the process alive.
     expect(result.ms).toBeLessThan(20_000);
+  });
+});
+
+describe("runToEnd (the CLI tests' runner)", () => {
+  it("ends a process past its deadline and says where its threads were", async () => {
+    const result = await runToEnd(["-e", "setInterval(() => {}, 1000)"], { cwd: process.cwd(), env: process.env, deadlineMs: 1_500 });
+    expect(result.signal).toBe("SIGKILL");
+    expect(result.stderr).toContain("setInterval(() => {}, 1000) was still running after 1.5 s; its threads:\n");
+    // gdb's frames of the main thread (scripts/setup.sh installs gdb); a reason where it is missing.
+    expect(result.stderr).toMatch(/its threads:\n(Thread 1 .*\n#0 |\(no stacks: )/);
   });
 });

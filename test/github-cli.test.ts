@@ -1,6 +1,6 @@
 // `flowpulse sync github` through the CLI against the replay server: the hand-checked flow times,
 // a second sync adding nothing, and a sync killed midway and run again ending with the same tables.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,7 +11,7 @@ import { openStore } from "../store/open.ts";
 import { sqlFile } from "../store/sql.ts";
 import { GITHUB_ENV, REPO, shopRepo, TOKEN, WORKFLOW } from "./helpers/github-board.ts";
 import { startGitHubReplay, type GitHubFault, type GitHubReplay } from "./helpers/github-replay.ts";
-import { stacksOf } from "./helpers/hung.ts";
+import { runToEnd } from "./helpers/hung.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "flowpulse.js");
@@ -55,19 +55,7 @@ async function site(name: string, faults: GitHubFault[] = [], onRequest?: (path:
 const cliEnv = () => ({ ...process.env, ...GITHUB_ENV, FLOWPULSE_CONFIG: "", FLOWPULSE_DATA: "" });
 
 function flowpulse(target: Site, ...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    let stacks = "";
-    const child = execFile(process.execPath, [BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      clearTimeout(deadline);
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : null) : 0;
-      const hung = stacks ? `\nflowpulse ${args.join(" ")} was still running after ${CLI_DEADLINE_MS / 1000} s; its threads:\n${stacks}` : "";
-      resolve({ code, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr: stderr + hung });
-    });
-    const deadline = setTimeout(() => {
-      stacks = stacksOf(child.pid!);
-      child.kill("SIGKILL");
-    }, CLI_DEADLINE_MS);
-  });
+  return runToEnd([BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), deadlineMs: CLI_DEADLINE_MS });
 }
 
 const json = async (target: Site, ...args: string[]) => {

@@ -4,7 +4,7 @@
 // second sync must add nothing, and a sync killed with SIGKILL midway and run again must end with
 // the same tables as the uninterrupted one. The stores are read here only after their child exited
 // (chDB binds one data directory per process: each is opened, read and closed in turn).
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { sqlFile } from "../store/sql.ts";
 import { openStore } from "../store/open.ts";
 import { board, boardIssues, CLOUD_AUTH, CLOUD_ENV, sitePrefix, WORKFLOW } from "./helpers/jira-board.ts";
 import { startJiraReplay, tokenOffset, type JiraReplay, type ReplayOptions } from "./helpers/jira-replay.ts";
+import { runToEnd } from "./helpers/hung.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "flowpulse.js");
@@ -59,12 +60,7 @@ const cliEnv = () => ({ ...process.env, ...CLOUD_ENV, FLOWPULSE_CONFIG: "", FLOW
 
 /** Runs the CLI to its end. Asynchronous on purpose: the replay server lives in this process. */
 function flowpulse(target: Site, ...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : null) : 0;
-      resolve({ code, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
-    });
-  });
+  return runToEnd([BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), deadlineMs: CLI_DEADLINE_MS });
 }
 
 const json = async (target: Site, ...args: string[]) => {
@@ -94,6 +90,8 @@ async function tables(target: Site) {
 // Tests that run six or more CLI processes, each starting chDB: on two busy cores in CI one such
 // test has taken over a minute, ten times its time on an idle machine.
 const CLI_HEAVY_MS = 240_000;
+// One CLI run takes seconds; past this it is hung, and is ended with its stacks in the failure.
+const CLI_DEADLINE_MS = 120_000;
 
 let straight: Site;
 /** The uninterrupted sync's figures, read once by the second-sync test for the killed one to match. */
