@@ -333,10 +333,17 @@ const WIND_DOWN_MS = 10_000;
  */
 export function exitWhenFinished(code: number, windDownMs = WIND_DOWN_MS): void {
   process.exitCode = code;
-  setTimeout(() => {
+  const check = () => {
+    // Output a slow reader has not taken yet (a pager; pipes are asynchronous on macOS) is not
+    // something left open: wait for it rather than cut it short.
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) {
+      setTimeout(check, windDownMs).unref();
+      return;
+    }
     process.stderr.write(`flowpulse: the command finished but something still held the process ${windDownMs / 1000} s later; exiting (please report this)\n`);
     process.exit(code);
-  }, windDownMs).unref();
+  };
+  setTimeout(check, windDownMs).unref();
 }
 
 if (isEntry()) exitWhenFinished(await main(process.argv.slice(2)));
