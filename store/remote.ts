@@ -7,6 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { appliedLevel, schemaLevel } from "./migrate.ts";
+import { innermostCause } from "../core/errors.ts";
 import { isSameProcessAlive, pidExists, processStart } from "../core/process.ts";
 import type { EngineLimits } from "./store.ts";
 import { StoreError, toJsonLines, type QueryParams, type Store } from "./store.ts";
@@ -70,10 +71,10 @@ export function findServe(dataPath: string): ServeFile | undefined {
   return undefined;
 }
 
-/** The cause of a failed fetch in a few words (undici puts the useful part in error.cause). */
+/** The cause of a failed fetch in a few words: the socket's code (ECONNREFUSED), else its message. */
 function causeOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  const cause = innermostCause(error);
+  return cause.code ?? cause.message;
 }
 
 export class RemoteStore implements Store {
@@ -91,7 +92,7 @@ export class RemoteStore implements Store {
     try {
       ping = await store.ping();
     } catch (error) {
-      if (serve.start === undefined && causeOf((error as Error).cause) === "ECONNREFUSED") {
+      if (serve.start === undefined && causeOf(error) === "ECONNREFUSED") {
         rmSync(serveFile(dataPath), { force: true });
         return undefined;
       }

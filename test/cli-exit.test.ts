@@ -1,20 +1,15 @@
 // A finished command ends its process: something left open (here a ref'd interval, standing in for
 // a forgotten timer or socket) is reported on stderr and the process exits with the command's code.
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runToEnd } from "./helpers/hung.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
-function run(script: string): Promise<{ code: number | null; stderr: string; ms: number }> {
+async function run(script: string): Promise<{ code: number | null; stderr: string; ms: number }> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 60_000 }, (error, _stdout, stderr) => {
-      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
-      resolve({ code, stderr, ms: Date.now() - started });
-    });
-  });
+  const { code, stderr } = await runToEnd(["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), env: process.env, deadlineMs: 60_000 });
+  return { code, stderr, ms: Date.now() - started };
 }
 
 describe("exitWhenFinished", () => {

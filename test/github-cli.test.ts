@@ -11,7 +11,7 @@ import { openStore } from "../store/open.ts";
 import { sqlFile } from "../store/sql.ts";
 import { GITHUB_ENV, REPO, shopRepo, TOKEN, WORKFLOW } from "./helpers/github-board.ts";
 import { startGitHubReplay, type GitHubFault, type GitHubReplay } from "./helpers/github-replay.ts";
-import { runToEnd } from "./helpers/hung.ts";
+import { runToEnd, type CliOutcome } from "./helpers/hung.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "flowpulse.js");
@@ -23,7 +23,6 @@ const CLI_HEAVY_MS = 240_000;
 // One CLI run takes seconds; past this it is hung, and is ended with its stacks in the failure.
 const CLI_DEADLINE_MS = 120_000;
 
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 interface Site { github: GitHubReplay; config: string; data: string }
 
 let tmp: string;
@@ -54,7 +53,7 @@ async function site(name: string, faults: GitHubFault[] = [], onRequest?: (path:
 
 const cliEnv = () => ({ ...process.env, ...GITHUB_ENV, FLOWPULSE_CONFIG: "", FLOWPULSE_DATA: "" });
 
-function flowpulse(target: Site, ...args: string[]): Promise<Outcome> {
+function flowpulse(target: Site, ...args: string[]): Promise<CliOutcome> {
   return runToEnd([BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), deadlineMs: CLI_DEADLINE_MS });
 }
 
@@ -133,7 +132,7 @@ describe("flowpulse sync github (CLI against the replay server)", () => {
     const killed = await site("killed", [{ path: /\/issues$/, skip: 5, times: 1, respond: "hold" }], (requestPath) => {
       if (requestPath.endsWith("/issues") && ++lists === 6) child?.kill("SIGKILL");
     });
-    const exited = await new Promise<Outcome>((resolve) => {
+    const exited = await new Promise<CliOutcome>((resolve) => {
       let stderr = "";
       child = spawn(process.execPath, [BIN, "--config", killed.config, "--data", killed.data, "sync", "github"], { cwd: tmp, env: cliEnv(), stdio: ["ignore", "ignore", "pipe"] });
       child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

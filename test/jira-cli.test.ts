@@ -15,7 +15,7 @@ import { sqlFile } from "../store/sql.ts";
 import { openStore } from "../store/open.ts";
 import { board, boardIssues, CLOUD_AUTH, CLOUD_ENV, sitePrefix, WORKFLOW } from "./helpers/jira-board.ts";
 import { startJiraReplay, tokenOffset, type JiraReplay, type ReplayOptions } from "./helpers/jira-replay.ts";
-import { runToEnd } from "./helpers/hung.ts";
+import { runToEnd, type CliOutcome } from "./helpers/hung.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "flowpulse.js");
@@ -28,7 +28,6 @@ const COMMIT_ISSUES = 2;
 let tmp: string;
 const servers: JiraReplay[] = [];
 
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** A site with its own replay server, config file and data directory. */
 interface Site { jira: JiraReplay; config: string; data: string }
@@ -59,7 +58,7 @@ async function site(name: string, replay: Partial<ReplayOptions> = {}): Promise<
 const cliEnv = () => ({ ...process.env, ...CLOUD_ENV, FLOWPULSE_CONFIG: "", FLOWPULSE_DATA: "" });
 
 /** Runs the CLI to its end. Asynchronous on purpose: the replay server lives in this process. */
-function flowpulse(target: Site, ...args: string[]): Promise<Outcome> {
+function flowpulse(target: Site, ...args: string[]): Promise<CliOutcome> {
   return runToEnd([BIN, "--config", target.config, "--data", target.data, ...args], { cwd: tmp, env: cliEnv(), deadlineMs: CLI_DEADLINE_MS });
 }
 
@@ -182,7 +181,7 @@ describe("flowpulse sync jira (CLI against the replay server)", () => {
         if (request.path === SEARCH && ++searches === 8) child?.kill("SIGKILL");
       },
     });
-    const exited = await new Promise<Outcome>((resolve) => {
+    const exited = await new Promise<CliOutcome>((resolve) => {
       let stderr = "";
       child = spawn(process.execPath, [BIN, "--config", killed.config, "--data", killed.data, "sync", "jira"], { cwd: tmp, env: cliEnv(), stdio: ["ignore", "ignore", "pipe"] });
       child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

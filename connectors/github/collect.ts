@@ -7,6 +7,7 @@
 // against the rate limit.
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit, RequestError } from "octokit";
+import { innermostCause } from "../../core/errors.ts";
 import { redact } from "../../core/secrets.ts";
 import type { GitHubAuth, GitHubConfig } from "./config.ts";
 import { matchesPattern } from "./config.ts";
@@ -293,11 +294,10 @@ function urlKey(url: string): string {
   }
 }
 
-/** The innermost message of a fetch failure ("connect ECONNREFUSED 127.0.0.1:9", not "fetch failed"). */
+/** A fetch failure in a few words: "connect ECONNREFUSED 127.0.0.1:9", not "fetch failed". */
 function causeOf(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
+  const cause = innermostCause(error);
+  return cause.message || cause.code || "the connection failed";
 }
 
 function asHttpError(error: unknown, url: string): unknown {
